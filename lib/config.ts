@@ -1,0 +1,333 @@
+/**
+ * The environment contract: raw env → one fully defaulted, typed {@linkcode Config}. Every problem
+ * is collected so an operator fixes a manifest in one round trip, not one variable per crash.
+ * This is the only module that looks at environment variables.
+ *
+ * @module
+ */
+
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
+import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
+
+/** What a rebalance recommendation triggers. */
+export type RebalanceAction = "notify" | "cordon" | "drain";
+/** Values accepted by `REBALANCE_ACTION`. */
+export const REBALANCE_ACTIONS: readonly RebalanceAction[] = ["notify", "cordon", "drain"];
+
+/** The resolved configuration. */
+export interface Config {
+  nodeName?: string;
+  podName?: string;
+  namespace?: string;
+  cluster?: string;
+  pollIntervalMs: number;
+  gracePeriodSeconds?: number;
+  detachAsg: boolean;
+  rebalanceAction: RebalanceAction;
+  imdsEndpoint: string;
+  imdsV1Disabled: boolean;
+  /** The old script's NOTICE_URL: polled as the legacy termination-time endpoint. */
+  noticeUrl?: string;
+  awsRegion?: string;
+  asgEndpoint?: string;
+  kubeconfigPath?: string;
+  dryRun: boolean;
+  logFormat: LogFormat;
+  logLevel: LogLevel;
+  /** 0 turns the health and metrics listener off. */
+  metricsPort: number;
+  /** Only the notifier variables that are set, passed to lib/notify.ts untouched. */
+  notifierEnv: Record<string, string>;
+}
+
+/** Result of {@linkcode loadConfig}: a config when `errors` is empty. */
+export interface ConfigResult {
+  config?: Config;
+  /** One line per problem, each naming its variable. */
+  errors: string[];
+  /** Problems that do not stop start-up (deprecated or ignored variables). */
+  warnings: string[];
+}
+
+/** One row of the documented contract, also the source of `--help`. */
+export interface VariableDoc {
+  name: string;
+  default: string;
+  description: string;
+  secret?: boolean;
+}
+
+/** The core variables; notifier variables come from lib/notify.ts's table. */
+export const CORE_VARIABLES: readonly VariableDoc[] = [
+  { name: "NODE_NAME", default: "—", description: "node to handle (downward API spec.nodeName)" },
+  {
+    name: "POD_NAME",
+    default: "—",
+    description: "the handler's own pod: never evicted; finds the node when NODE_NAME is unset",
+  },
+  { name: "NAMESPACE", default: "—", description: "namespace of the handler's own pod" },
+  { name: "CLUSTER", default: "—", description: "cluster label in every message" },
+  { name: "POLL_INTERVAL", default: "1", description: "seconds between IMDS polls (0.1..300)" },
+  {
+    name: "GRACE_PERIOD",
+    default: "pod's own",
+    description: "eviction grace seconds; always capped so pods end before the deadline",
+  },
+  {
+    name: "DETACH_ASG",
+    default: "off",
+    description: "any value but 'false' detaches the instance from its Auto Scaling group",
+  },
+  {
+    name: "REBALANCE_ACTION",
+    default: "notify",
+    description: "on a rebalance recommendation: notify, cordon or drain",
+  },
+  {
+    name: "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    default: "http://169.254.169.254",
+    description: "IMDS base URL (point it at a mock IMDS for local runs)",
+  },
+  {
+    name: "AWS_EC2_METADATA_V1_DISABLED",
+    default: "false",
+    description: "true: never fall back to IMDSv1",
+  },
+  {
+    name: "NOTICE_URL",
+    default: "—",
+    description: "old script: a full URL polled as the legacy spot/termination-time endpoint",
+  },
+  { name: "AWS_REGION", default: "from IMDS", description: "region of the Auto Scaling API" },
+  {
+    name: "AWS_ENDPOINT_URL_AUTO_SCALING",
+    default: "AWS",
+    description: "Auto Scaling API endpoint override",
+  },
+  { name: "KUBECONFIG", default: "in-cluster", description: "kubeconfig file for local runs" },
+  { name: "DRY_RUN", default: "false", description: "log and notify the plan; change nothing" },
+  { name: "LOG_FORMAT", default: "text", description: "text or json" },
+  { name: "LOG_LEVEL", default: "info", description: "debug, info, warn or error" },
+  { name: "VERBOSE", default: "—", description: "old script: 1 logs every poll (LOG_LEVEL=debug)" },
+  {
+    name: "METRICS_PORT",
+    default: "9092",
+    description: "port of /healthz, /readyz and /metrics (0 = off)",
+  },
+];
+
+const TRUE = new Set(["true", "1", "yes", "on"]);
+const FALSE = new Set(["false", "0", "no", "off"]);
+
+function parseBool(name: string, value: string | undefined, errors: string[]): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  if (TRUE.has(v)) return true;
+  if (FALSE.has(v)) return false;
+  errors.push(`${name}: expected true or false, got ${JSON.stringify(value)}`);
+  return false;
+}
+
+function parseNumber(
+  name: string,
+  value: string,
+  options: { min: number; max: number; integer?: boolean },
+  errors: string[],
+): number | undefined {
+  const n = Number(value.trim());
+  const kind = options.integer ? "a whole number" : "a number";
+  if (value.trim() === "" || !Number.isFinite(n) || (options.integer && !Number.isInteger(n))) {
+    errors.push(`${name}: expected ${kind}, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  if (n < options.min || n > options.max) {
+    errors.push(`${name}: must be between ${options.min} and ${options.max}, got ${value}`);
+    return undefined;
+  }
+  return n;
+}
+
+function parseUrl(name: string, value: string, errors: string[]): string | undefined {
+  try {
+    const url = new URL(value.trim());
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("scheme");
+    return value.trim().replace(/\/+$/, "");
+  } catch {
+    errors.push(`${name}: expected an http(s) URL, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+}
+
+function parseChoice<T extends string>(
+  name: string,
+  value: string,
+  choices: readonly T[],
+  errors: string[],
+): T | undefined {
+  const v = value.trim().toLowerCase() as T;
+  if (choices.includes(v)) return v;
+  errors.push(`${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+/**
+ * Resolve the configuration from an environment snapshot. Empty strings count as unset, since
+ * manifests often template optional values to "".
+ *
+ * @example
+ * ```ts
+ * const { config, errors } = loadConfig({ NODE_NAME: "ip-10-0-0-1", POLL_INTERVAL: "5" });
+ * if (errors.length) throw new Error(errors.join("\n"));
+ * config!.pollIntervalMs; // 5000
+ * ```
+ */
+export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigResult {
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries(rawEnv)) if (v !== undefined && v !== "") env[k] = v;
+  const errors: string[] = [];
+  const warnings: string[] = [];
+
+  const pollSeconds = env.POLL_INTERVAL === undefined
+    ? 1
+    : parseNumber("POLL_INTERVAL", env.POLL_INTERVAL, { min: 0.1, max: 300 }, errors);
+  const grace = env.GRACE_PERIOD === undefined
+    ? undefined
+    : parseNumber("GRACE_PERIOD", env.GRACE_PERIOD, { min: 0, max: 3600, integer: true }, errors);
+  const metricsPort = env.METRICS_PORT === undefined
+    ? 9092
+    : parseNumber("METRICS_PORT", env.METRICS_PORT, { min: 0, max: 65535, integer: true }, errors);
+  const imdsEndpoint = parseUrl(
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? "http://169.254.169.254",
+    errors,
+  );
+  const noticeUrl = env.NOTICE_URL === undefined
+    ? undefined
+    : parseUrl("NOTICE_URL", env.NOTICE_URL, errors);
+  const asgEndpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING === undefined
+    ? undefined
+    : parseUrl("AWS_ENDPOINT_URL_AUTO_SCALING", env.AWS_ENDPOINT_URL_AUTO_SCALING, errors);
+  const logFormat = env.LOG_FORMAT === undefined
+    ? "text"
+    : parseChoice("LOG_FORMAT", env.LOG_FORMAT, LOG_FORMATS, errors);
+  let logLevel = env.LOG_LEVEL === undefined
+    ? "info"
+    : parseChoice("LOG_LEVEL", env.LOG_LEVEL, LOG_LEVELS, errors);
+  if (env.VERBOSE !== undefined) {
+    // The old script logged every poll when VERBOSE=1; keep that meaning.
+    if (parseBool("VERBOSE", env.VERBOSE, errors) && env.LOG_LEVEL === undefined) {
+      logLevel = "debug";
+    }
+  }
+  const rebalanceAction = env.REBALANCE_ACTION === undefined
+    ? "notify"
+    : parseChoice("REBALANCE_ACTION", env.REBALANCE_ACTION, REBALANCE_ACTIONS, errors);
+  const imdsV1Disabled = parseBool(
+    "AWS_EC2_METADATA_V1_DISABLED",
+    env.AWS_EC2_METADATA_V1_DISABLED,
+    errors,
+  );
+  const dryRun = parseBool("DRY_RUN", env.DRY_RUN, errors);
+  // Old-script compatibility: DETACH_ASG=true, =yes, =1 or even =my-asg all meant "on".
+  const detachAsg = env.DETACH_ASG !== undefined && env.DETACH_ASG.trim().toLowerCase() !== "false";
+
+  if (env.NODE_NAME === undefined && (env.POD_NAME === undefined || env.NAMESPACE === undefined)) {
+    errors.push(
+      "NODE_NAME: required (set it from the downward API spec.nodeName), or set POD_NAME and NAMESPACE so the node can be looked up",
+    );
+  }
+  if ((env.POD_NAME === undefined) !== (env.NAMESPACE === undefined)) {
+    warnings.push(
+      "POD_NAME and NAMESPACE go together: without both, the handler cannot recognise its own pod",
+    );
+  }
+  if (env.AWS_REGION !== undefined && !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(env.AWS_REGION)) {
+    errors.push(
+      `AWS_REGION: expected a region like us-east-1, got ${JSON.stringify(env.AWS_REGION)}`,
+    );
+  }
+
+  const notifierEnv: Record<string, string> = {};
+  for (const v of NOTIFIER_VARIABLES) {
+    if (env[v.name] !== undefined) notifierEnv[v.name] = env[v.name];
+  }
+  errors.push(...validateNotifierEnv(notifierEnv));
+  warnings.push(...notifierWarnings(env));
+
+  if (errors.length > 0) return { errors, warnings };
+  return {
+    errors,
+    warnings,
+    config: {
+      nodeName: env.NODE_NAME,
+      podName: env.POD_NAME,
+      namespace: env.NAMESPACE,
+      cluster: env.CLUSTER,
+      pollIntervalMs: Math.round(pollSeconds! * 1000),
+      gracePeriodSeconds: grace,
+      detachAsg,
+      rebalanceAction: rebalanceAction!,
+      imdsEndpoint: imdsEndpoint!,
+      imdsV1Disabled,
+      noticeUrl,
+      awsRegion: env.AWS_REGION,
+      asgEndpoint,
+      kubeconfigPath: env.KUBECONFIG,
+      dryRun,
+      logFormat: logFormat!,
+      logLevel: logLevel!,
+      metricsPort: metricsPort!,
+      notifierEnv,
+    },
+  };
+}
+
+/**
+ * The config as it may be logged: notifier secrets replaced by `<set>`, and URLs reduced to
+ * scheme and host because webhook URLs carry their token in the path.
+ *
+ * @example
+ * ```ts
+ * redactConfig(config).notifierEnv; // { SLACK_URL: "<set>", SLACK_CHANNEL: "#ops" }
+ * ```
+ */
+export function redactConfig(config: Config): Record<string, unknown> {
+  const secret = new Set(NOTIFIER_VARIABLES.filter((v) => v.secret).map((v) => v.name));
+  const notifiers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(config.notifierEnv)) {
+    notifiers[k] = secret.has(k) ? "<set>" : v;
+  }
+  return { ...config, notifierEnv: notifiers };
+}
+
+function helpTable(rows: readonly VariableDoc[]): string {
+  const width = Math.max(...rows.map((r) => r.name.length));
+  const dWidth = Math.max(...rows.map((r) => r.default.length));
+  return rows
+    .map((r) => `  ${r.name.padEnd(width)}  ${r.default.padEnd(dWidth)}  ${r.description}`)
+    .join("\n");
+}
+
+/** The `--help` text: every variable with its default and meaning. Never shows values. */
+export function helpText(): string {
+  const notifierRows: VariableDoc[] = NOTIFIER_VARIABLES.map((v) => ({
+    name: v.name,
+    default: "—",
+    description: `${v.target}: ${v.description}${v.secret ? " (secret)" : ""}`,
+  }));
+  return [
+    "spot-termination-handler: cordons and drains a node when AWS announces that its instance",
+    "will be reclaimed (spot interruption, rebalance, scheduled maintenance, ASG termination).",
+    "",
+    "Usage: spot-termination-handler [--help]",
+    "Configured by environment variables only:",
+    "",
+    helpTable(CORE_VARIABLES),
+    "",
+    "Notifications (each target is on when its first variable is set):",
+    "",
+    helpTable(notifierRows),
+    "",
+    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration.",
+  ].join("\n");
+}

@@ -1,0 +1,196 @@
+import assert from "node:assert/strict";
+import { CORE_VARIABLES, helpText, loadConfig, redactConfig } from "../lib/config.ts";
+
+const NODE = { NODE_NAME: "ip-10-0-0-1" };
+
+Deno.test("loadConfig applies the documented defaults", () => {
+  const { config, errors, warnings } = loadConfig(NODE);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(warnings, []);
+  assert.equal(config!.pollIntervalMs, 1000);
+  assert.equal(config!.gracePeriodSeconds, undefined);
+  assert.equal(config!.detachAsg, false);
+  assert.equal(config!.rebalanceAction, "notify");
+  assert.equal(config!.imdsEndpoint, "http://169.254.169.254");
+  assert.equal(config!.imdsV1Disabled, false);
+  assert.equal(config!.dryRun, false);
+  assert.equal(config!.logFormat, "text");
+  assert.equal(config!.logLevel, "info");
+  assert.equal(config!.metricsPort, 9092);
+  assert.deepEqual(config!.notifierEnv, {});
+});
+
+Deno.test("loadConfig reads every core variable", () => {
+  const { config, errors } = loadConfig({
+    ...NODE,
+    POD_NAME: "sth-abc",
+    NAMESPACE: "kube-system",
+    CLUSTER: "prod",
+    POLL_INTERVAL: "0.5",
+    GRACE_PERIOD: "30",
+    DETACH_ASG: "true",
+    REBALANCE_ACTION: "DRAIN",
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1338/",
+    AWS_EC2_METADATA_V1_DISABLED: "true",
+    NOTICE_URL: "http://127.0.0.1:1338/latest/meta-data/spot/termination-time",
+    AWS_REGION: "eu-west-1",
+    AWS_ENDPOINT_URL_AUTO_SCALING: "http://127.0.0.1:5000",
+    KUBECONFIG: "/tmp/kc",
+    DRY_RUN: "yes",
+    LOG_FORMAT: "json",
+    LOG_LEVEL: "warn",
+    METRICS_PORT: "0",
+  });
+  assert.deepEqual(errors, []);
+  assert.equal(config!.pollIntervalMs, 500);
+  assert.equal(config!.gracePeriodSeconds, 30);
+  assert.equal(config!.detachAsg, true);
+  assert.equal(config!.rebalanceAction, "drain");
+  assert.equal(config!.imdsEndpoint, "http://127.0.0.1:1338", "trailing slash is dropped");
+  assert.equal(config!.imdsV1Disabled, true);
+  assert.equal(config!.noticeUrl, "http://127.0.0.1:1338/latest/meta-data/spot/termination-time");
+  assert.equal(config!.awsRegion, "eu-west-1");
+  assert.equal(config!.asgEndpoint, "http://127.0.0.1:5000");
+  assert.equal(config!.kubeconfigPath, "/tmp/kc");
+  assert.equal(config!.dryRun, true);
+  assert.equal(config!.logFormat, "json");
+  assert.equal(config!.logLevel, "warn");
+  assert.equal(config!.metricsPort, 0);
+  assert.equal(config!.podName, "sth-abc");
+  assert.equal(config!.cluster, "prod");
+});
+
+Deno.test("loadConfig turns DETACH_ASG on for any value but false, as the old script did", () => {
+  for (const v of ["true", "1", "yes", "my-asg", "TRUE"]) {
+    assert.equal(loadConfig({ ...NODE, DETACH_ASG: v }).config!.detachAsg, true, v);
+  }
+  for (const v of ["false", "FALSE", " false "]) {
+    assert.equal(loadConfig({ ...NODE, DETACH_ASG: v }).config!.detachAsg, false, v);
+  }
+  assert.equal(loadConfig({ ...NODE, DETACH_ASG: "" }).config!.detachAsg, false, "empty is unset");
+});
+
+Deno.test("loadConfig maps the old VERBOSE=1 to debug logging unless LOG_LEVEL is set", () => {
+  assert.equal(loadConfig({ ...NODE, VERBOSE: "1" }).config!.logLevel, "debug");
+  assert.equal(loadConfig({ ...NODE, VERBOSE: "0" }).config!.logLevel, "info");
+  assert.equal(loadConfig({ ...NODE, VERBOSE: "1", LOG_LEVEL: "error" }).config!.logLevel, "error");
+});
+
+Deno.test("loadConfig reports every invalid value at once, one line each naming its variable", () => {
+  const { config, errors } = loadConfig({
+    POLL_INTERVAL: "fast",
+    GRACE_PERIOD: "-5",
+    METRICS_PORT: "99999",
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: "169.254.169.254",
+    NOTICE_URL: "ftp://x",
+    AWS_ENDPOINT_URL_AUTO_SCALING: "not a url",
+    LOG_FORMAT: "xml",
+    LOG_LEVEL: "loud",
+    REBALANCE_ACTION: "panic",
+    AWS_EC2_METADATA_V1_DISABLED: "maybe",
+    DRY_RUN: "perhaps",
+    VERBOSE: "very",
+    AWS_REGION: "mars",
+  });
+  assert.equal(config, undefined);
+  const names = errors.map((e) => e.split(":")[0]);
+  assert.deepEqual(names.sort(), [
+    "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+    "AWS_EC2_METADATA_V1_DISABLED",
+    "AWS_ENDPOINT_URL_AUTO_SCALING",
+    "AWS_REGION",
+    "DRY_RUN",
+    "GRACE_PERIOD",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "METRICS_PORT",
+    "NODE_NAME",
+    "NOTICE_URL",
+    "POLL_INTERVAL",
+    "REBALANCE_ACTION",
+    "VERBOSE",
+  ]);
+  assert.match(errors.find((e) => e.startsWith("POLL_INTERVAL"))!, /"fast"/);
+  assert.match(errors.find((e) => e.startsWith("GRACE_PERIOD"))!, /between 0 and 3600/);
+});
+
+Deno.test("loadConfig rejects out-of-range and non-integer numbers", () => {
+  for (
+    const [name, value] of [
+      ["POLL_INTERVAL", "0"],
+      ["POLL_INTERVAL", "301"],
+      ["POLL_INTERVAL", "1e400"],
+      ["GRACE_PERIOD", "1.5"],
+      ["METRICS_PORT", "80.5"],
+      ["POLL_INTERVAL", " "],
+    ]
+  ) {
+    const { errors } = loadConfig({ ...NODE, [name]: value });
+    assert.equal(errors.length, 1, `${name}=${value}`);
+    assert.ok(errors[0].startsWith(`${name}:`), errors[0]);
+  }
+});
+
+Deno.test("loadConfig accepts POD_NAME and NAMESPACE instead of NODE_NAME", () => {
+  const { config, errors } = loadConfig({ POD_NAME: "p", NAMESPACE: "kube-system" });
+  assert.deepEqual(errors, []);
+  assert.equal(config!.nodeName, undefined);
+});
+
+Deno.test("loadConfig warns when POD_NAME comes without NAMESPACE", () => {
+  const { warnings, errors } = loadConfig({ ...NODE, POD_NAME: "p" });
+  assert.deepEqual(errors, []);
+  assert.equal(warnings.length, 1);
+  assert.match(warnings[0], /POD_NAME and NAMESPACE/);
+});
+
+Deno.test("loadConfig collects notifier variables and validates them without echoing secrets", () => {
+  const secret = "https://hooks.slack.com/services/T000/B000/XXXXSECRET";
+  const ok = loadConfig({ ...NODE, SLACK_URL: secret, SLACK_CHANNEL: "#ops" });
+  assert.deepEqual(ok.errors, []);
+  assert.deepEqual(ok.config!.notifierEnv, { SLACK_URL: secret, SLACK_CHANNEL: "#ops" });
+  const bad = loadConfig({ ...NODE, SLACK_URL: "not-a-url-SECRET" });
+  assert.equal(bad.errors.length, 1);
+  assert.ok(bad.errors[0].startsWith("SLACK_URL"), bad.errors[0]);
+  assert.ok(!bad.errors[0].includes("SECRET"), "the bad value is a secret and is not echoed");
+});
+
+Deno.test("loadConfig warns that HipChat variables are ignored", () => {
+  const { warnings, errors } = loadConfig({
+    ...NODE,
+    HIPCHAT_AUTH_TOKEN: "t",
+    HIPCHAT_ROOM_ID: "1",
+  });
+  assert.deepEqual(errors, []);
+  assert.ok(warnings.some((w) => /HipChat/i.test(w)), warnings.join("\n"));
+  assert.ok(!warnings.join("\n").includes("=t"));
+});
+
+Deno.test("redactConfig hides notifier secrets and keeps the rest", () => {
+  const { config } = loadConfig({
+    ...NODE,
+    SLACK_URL: "https://hooks.slack.com/services/SECRET",
+    SLACK_CHANNEL: "#ops",
+    WECHAT_URL: "https://sc.ftqq.com/send",
+    WECHAT_KEY: "SECRETKEY",
+  });
+  const text = JSON.stringify(redactConfig(config!));
+  assert.ok(!text.includes("SECRET"), text);
+  assert.match(text, /"SLACK_CHANNEL":"#ops"/);
+  assert.match(text, /"SLACK_URL":"<set>"/);
+  assert.match(text, /"nodeName":"ip-10-0-0-1"/);
+});
+
+Deno.test("helpText lists every core and notifier variable with its default", () => {
+  const text = helpText();
+  for (const v of CORE_VARIABLES) {
+    const line = text.split("\n").find((l) => l.trimStart().startsWith(v.name + " "));
+    assert.ok(line, `missing ${v.name}`);
+    assert.ok(line.includes(v.default), `${v.name} default`);
+  }
+  for (
+    const name of ["SLACK_URL", "MATTERMOST_WEBHOOK", "SEMATEXT_URL", "WECHAT_URL", "WEBHOOK_URL"]
+  ) {
+    assert.match(text, new RegExp(`^  ${name} `, "m"));
+  }
+});
