@@ -1,0 +1,288 @@
+/**
+ * Detach this instance from its Auto Scaling group so the group starts a replacement at once
+ * instead of after the spot instance is gone. The AWS SDK costs ~30 MiB (DESIGN.md), so it is
+ * imported on the first detach, never at start-up.
+ *
+ * @module
+ */
+
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { AsgResult, AsgStatus } from "./report.ts";
+
+/**
+ * Detaches one instance; every failure becomes an {@linkcode AsgResult}, never an exception.
+ *
+ * @example
+ * ```ts
+ * const { status, group } = await asg.detach("i-0123456789abcdef0", { dryRun: true });
+ * // status "dry-run": DescribeAutoScalingInstances only, group names what would be left
+ * ```
+ */
+export interface AsgDetacher {
+  detach(
+    instanceId: string,
+    options?: { signal?: AbortSignal; dryRun?: boolean },
+  ): Promise<AsgResult>;
+}
+
+/** Static credentials, for tests; production uses the SDK's default chain (IRSA, Pod Identity). */
+export interface AsgCredentials {
+  accessKeyId: string;
+  secretAccessKey: string;
+  sessionToken?: string;
+}
+
+/** Options of {@linkcode createAsgDetacher}. */
+export interface AsgDetacherOptions {
+  region: string;
+  /** Endpoint override (`AWS_ENDPOINT_URL_AUTO_SCALING`), e.g. a local fake. */
+  endpoint?: string;
+  logger: Logger;
+  metrics?: Metrics;
+  credentials?: AsgCredentials;
+  /** Attempts per AWS call, including the first; the SDK's default is 3. */
+  maxAttempts?: number;
+}
+
+type AutoScalingSdk = typeof import("@aws-sdk/client-auto-scaling");
+type AutoScalingClient = InstanceType<AutoScalingSdk["AutoScalingClient"]>;
+
+interface Sdk {
+  sdk: AutoScalingSdk;
+  client: AutoScalingClient;
+}
+
+/** Per-request bound so a hung endpoint cannot outlive the notice; the caller's signal cuts sooner. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+// Detaching an instance in these states either already happened or cannot work any more.
+const LEAVING_STATES = /^(Detaching|Detached|Terminating.*|Terminated)$/;
+
+// Mirrors the SDK's own list, minus LimitExceededException: for Auto Scaling that is a quota.
+const THROTTLING_CODES = new Set([
+  "Throttling",
+  "ThrottlingException",
+  "ThrottledException",
+  "RequestThrottled",
+  "RequestThrottledException",
+  "RequestLimitExceeded",
+  "TooManyRequestsException",
+  "SlowDown",
+  "EC2ThrottledException",
+  "BandwidthLimitExceeded",
+  "PriorRequestNotComplete",
+]);
+
+const ACCESS_DENIED_CODES = new Set([
+  "AccessDenied",
+  "AccessDeniedException",
+  "UnauthorizedOperation",
+]);
+
+const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
+
+type Action = "DescribeAutoScalingInstances" | "DetachInstances";
+
+interface AwsErrorLike {
+  name?: string;
+  message?: string;
+  $metadata?: { httpStatusCode?: number; attempts?: number };
+  $retryable?: { throttling?: boolean };
+}
+
+function redact(text: string): string {
+  // AWS messages may quote the caller's access key id; keep logs free of credential material.
+  return text.replace(/\b(AKIA|ASIA)[A-Z0-9]{8,}\b/g, "$1***").slice(0, 300);
+}
+
+function errorCode(error: unknown): string {
+  const name = (error as AwsErrorLike)?.name;
+  return typeof name === "string" && name !== "" && name !== "Error" ? name : "UnknownError";
+}
+
+function classify(error: unknown, where: { action: Action; group?: string }): AsgResult {
+  const { action, group } = where;
+  const e = (error ?? {}) as AwsErrorLike;
+  const code = errorCode(error);
+  const attempts = e.$metadata?.attempts;
+  const base = group === undefined ? {} : { group };
+  if (code === "AbortError") {
+    return { ...base, status: "failed", message: `${action} aborted (AbortError)` };
+  }
+  if (
+    THROTTLING_CODES.has(code) || e.$metadata?.httpStatusCode === 429 ||
+    e.$retryable?.throttling === true
+  ) {
+    const tries = attempts === undefined ? "" : ` after ${attempts} attempt(s)`;
+    return { ...base, status: "throttled", message: `${action} throttled (${code})${tries}` };
+  }
+  if (ACCESS_DENIED_CODES.has(code)) {
+    return {
+      ...base,
+      status: "access-denied",
+      message: `${action} denied (${code}): the role lacks IAM permission autoscaling:${action}`,
+    };
+  }
+  const detail = typeof e.message === "string" && e.message !== "" ? `: ${redact(e.message)}` : "";
+  return { ...base, status: "failed", message: `${action} failed (${code})${detail}` };
+}
+
+/** A result plus the lifecycle state seen, which goes to the log line but not to the caller. */
+interface Outcome {
+  result: AsgResult;
+  state?: string;
+}
+
+const LOG_LINES: Record<AsgStatus, string> = {
+  "detached": "detached instance from its Auto Scaling group (desired capacity kept)",
+  "not-in-group": "instance is in no Auto Scaling group; nothing to detach",
+  "already-detaching": "instance is already leaving its Auto Scaling group",
+  "dry-run": "dry run: would detach instance from its Auto Scaling group",
+  "throttled": "Auto Scaling detach gave up: throttled",
+  "access-denied": "Auto Scaling detach not permitted",
+  "failed": "Auto Scaling detach failed",
+};
+
+function failed(message: string): Outcome {
+  return { result: { status: "failed", message } };
+}
+
+/**
+ * Create a detacher. The SDK client is built on the first {@linkcode AsgDetacher.detach} and
+ * reused. It uses `fetch` (FetchHttpHandler), not `node:https`, which in Deno can need sys access
+ * "ca" that cannot be granted narrowly. The SDK's default credential chain hands that same
+ * handler to the STS client behind IRSA (through `parentClientConfig`); EKS Pod Identity and
+ * IMDS credentials are fetched over plain HTTP, which needs no CA store.
+ *
+ * @throws {TypeError} when `region` is not a region name, `endpoint` is not an http(s) URL or
+ * `maxAttempts` is below 1.
+ *
+ * @example
+ * ```ts
+ * const asg = createAsgDetacher({ region: "eu-west-1", logger: createLogger() });
+ * const result = await asg.detach("i-0123456789abcdef0", { signal });
+ * // { status: "detached", group: "spot-workers" }
+ * ```
+ */
+export function createAsgDetacher(options: AsgDetacherOptions): AsgDetacher {
+  const { region, endpoint, logger, metrics, credentials, maxAttempts } = options;
+  if (!/^[a-z0-9-]+$/.test(region)) {
+    throw new TypeError(`AWS region "${region}" is not a region name such as eu-west-1`);
+  }
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new TypeError(
+      `AWS_ENDPOINT_URL_AUTO_SCALING "${endpoint}" is not an http:// or https:// URL`,
+    );
+  }
+  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+    throw new TypeError(`maxAttempts must be an integer of at least 1, got ${maxAttempts}`);
+  }
+
+  let loading: Promise<Sdk> | undefined;
+  function load(): Promise<Sdk> {
+    loading ??= (async () => {
+      const [sdk, { FetchHttpHandler }] = await Promise.all([
+        import("@aws-sdk/client-auto-scaling"),
+        import("@smithy/fetch-http-handler"),
+      ]);
+      const client = new sdk.AutoScalingClient({
+        region,
+        ...(endpoint === undefined ? {} : { endpoint }),
+        ...(credentials === undefined ? {} : { credentials }),
+        ...(maxAttempts === undefined ? {} : { maxAttempts }),
+        requestHandler: new FetchHttpHandler({ requestTimeout: REQUEST_TIMEOUT_MS }),
+      });
+      return { sdk, client };
+    })();
+    // A failed import must not poison later attempts.
+    loading.catch(() => loading = undefined);
+    return loading;
+  }
+
+  function report(instanceId: string, { result, state }: Outcome): AsgResult {
+    metrics?.inc("sth_asg_detach_total", { outcome: result.status });
+    const fields = { instance: instanceId, group: result.group, state };
+    const line = LOG_LINES[result.status];
+    const detail = result.message === undefined ? {} : { reason: result.message };
+    if (result.status === "access-denied" || result.status === "failed") {
+      logger.error(line, { ...fields, ...detail });
+    } else if (result.status === "throttled") {
+      logger.warn(line, { ...fields, ...detail });
+    } else {
+      logger.info(line, fields);
+    }
+    return result;
+  }
+
+  async function attempt(
+    instanceId: string,
+    { signal, dryRun = false }: { signal?: AbortSignal; dryRun?: boolean },
+  ): Promise<Outcome> {
+    if (!INSTANCE_ID.test(instanceId)) {
+      return failed(`instance id "${instanceId}" is not an EC2 instance id (i-...)`);
+    }
+    if (signal?.aborted) return failed("DescribeAutoScalingInstances aborted (AbortError)");
+    let sdk: Sdk;
+    try {
+      sdk = await load();
+    } catch (error) {
+      return failed(`loading the AWS SDK failed: ${redact(String(error))}`);
+    }
+    const send = { abortSignal: signal };
+
+    let group: string | undefined;
+    let state: string | undefined;
+    try {
+      const out = await sdk.client.send(
+        new sdk.sdk.DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+        send,
+      );
+      const found = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
+      if (!found) return { result: { status: "not-in-group" } };
+      group = found.AutoScalingGroupName;
+      state = found.LifecycleState;
+    } catch (error) {
+      return { result: classify(error, { action: "DescribeAutoScalingInstances" }) };
+    }
+    if (group === undefined) {
+      return failed("DescribeAutoScalingInstances answered without AutoScalingGroupName");
+    }
+    if (state !== undefined && LEAVING_STATES.test(state)) {
+      const message = `lifecycle state is ${state}`;
+      return { result: { status: "already-detaching", group, message }, state };
+    }
+    if (dryRun) {
+      const message = `would detach from ${group} (lifecycle state ${state ?? "unknown"})`;
+      return { result: { status: "dry-run", group, message }, state };
+    }
+    try {
+      await sdk.client.send(
+        new sdk.sdk.DetachInstancesCommand({
+          AutoScalingGroupName: group,
+          InstanceIds: [instanceId],
+          // The group must replace the reclaimed capacity, so keep its desired count.
+          ShouldDecrementDesiredCapacity: false,
+        }),
+        send,
+      );
+    } catch (error) {
+      return { result: classify(error, { action: "DetachInstances", group }), state };
+    }
+    return { result: { status: "detached", group }, state };
+  }
+
+  return {
+    async detach(instanceId, detachOptions = {}) {
+      const id = String(instanceId);
+      let outcome: Outcome;
+      try {
+        outcome = await attempt(id, detachOptions);
+      } catch (error) {
+        // Last resort: a bug here must not break the drain running beside it.
+        outcome = failed(`unexpected error: ${redact(String(error))}`);
+      }
+      return report(id, outcome);
+    },
+  };
+}
