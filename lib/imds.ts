@@ -1,0 +1,366 @@
+/**
+ * A small EC2 instance metadata (IMDS) client over plain `fetch`: IMDSv2 session tokens with
+ * caching and refresh, optional IMDSv1 fallback, and a timeout on every request so an
+ * unreachable IMDS never hangs the poll loop. The AWS SDK is not used here: it would cost
+ * idle memory for four GET requests.
+ *
+ * @module
+ */
+
+import type { Logger } from "./log.ts";
+
+/** An IMDS answer the caller has to interpret: 200 (found) or 404 (nothing there). */
+export interface ImdsResponse {
+  status: number;
+  body: string;
+}
+
+/** Who this instance is; used in every message and to find the region for AWS calls. */
+export interface Identity {
+  instanceId: string;
+  instanceType: string;
+  availabilityZone: string;
+  region: string;
+}
+
+/** Why an IMDS request failed. */
+export type ImdsErrorKind = "timeout" | "refused" | "http" | "token" | "aborted";
+
+/** Options of the {@linkcode ImdsError} constructor. */
+export interface ImdsErrorOptions {
+  status?: number;
+  cause?: unknown;
+  /** Replaces the default message; must name the path and never contain a token. */
+  message?: string;
+}
+
+function describeCause(cause: unknown): string {
+  if (cause instanceof Error) return cause.message;
+  return cause === undefined ? "" : String(cause);
+}
+
+/**
+ * An IMDS request that did not produce a 200 or 404. The message names the path; tokens never
+ * appear in it.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await imds.get("meta-data/spot/instance-action");
+ * } catch (err) {
+ *   if (err instanceof ImdsError && err.kind === "timeout") console.log(err.path);
+ * }
+ * ```
+ */
+export class ImdsError extends Error {
+  readonly kind: ImdsErrorKind;
+  readonly status?: number;
+  readonly path: string;
+
+  constructor(kind: ImdsErrorKind, path: string, options: ImdsErrorOptions = {}) {
+    const reason = describeCause(options.cause);
+    const defaults: Record<ImdsErrorKind, string> = {
+      timeout: `IMDS ${path}: no answer in time`,
+      refused: `IMDS ${path}: request failed${reason ? ` (${reason})` : ""}`,
+      http: `IMDS ${path}: HTTP ${options.status}`,
+      token: `IMDS ${path}: no IMDSv2 token${
+        options.status ? ` (HTTP ${options.status})` : reason ? ` (${reason})` : ""
+      }`,
+      aborted: `IMDS ${path}: aborted`,
+    };
+    super(options.message ?? defaults[kind], { cause: options.cause });
+    this.name = "ImdsError";
+    this.kind = kind;
+    this.status = options.status;
+    this.path = path;
+  }
+}
+
+/** The client every other module uses; see {@linkcode createImds}. */
+export interface Imds {
+  /**
+   * GET `<endpoint>/latest/<path>` (or an absolute http(s) URL, used for the old `NOTICE_URL`).
+   * Resolves for 200 and 404; rejects with {@linkcode ImdsError} otherwise.
+   */
+  get(path: string, options?: { signal?: AbortSignal }): Promise<ImdsResponse>;
+  /**
+   * instance-id, instance-type, placement/availability-zone, placement/region (region derived
+   * from the AZ if that path 404s); cached after the first success.
+   */
+  identity(options?: { signal?: AbortSignal }): Promise<Identity>;
+}
+
+/** Options of {@linkcode createImds}. */
+export interface ImdsOptions {
+  /** Base URL, e.g. `http://169.254.169.254` (`AWS_EC2_METADATA_SERVICE_ENDPOINT`). */
+  endpoint: string;
+  fetch?: typeof fetch;
+  /** Milliseconds clock for token expiry; defaults to `Date.now`. */
+  now?: () => number;
+  /** Per request, token PUT included, body read included. Default 2000. */
+  timeoutMs?: number;
+  /** Asked for in the token PUT, 1..21600. Default 21600. */
+  tokenTtlSeconds?: number;
+  /** Use IMDSv1 when no IMDSv2 token can be had. Default true (`AWS_EC2_METADATA_V1_DISABLED`). */
+  v1Fallback?: boolean;
+  logger?: Logger;
+}
+
+/** Header carrying the token on every request. */
+export const TOKEN_HEADER = "X-aws-ec2-metadata-token";
+/** Header of the token PUT asking for a lifetime in seconds. */
+export const TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
+/** How long IMDSv1 mode lasts before IMDSv2 is tried again. */
+export const V2_RETRY_MS = 5 * 60_000;
+
+const TOKEN_PATH = "api/token";
+// Refreshing before expiry means a request never carries a token that dies in flight.
+const REFRESH_FRACTION = 0.8;
+// IMDS answers these when IMDSv2 is off or the PUT is blocked (e.g. by a proxy).
+const FALLBACK_STATUSES = new Set([403, 404, 405]);
+
+const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * The region of an availability zone, also for Local Zones (`us-west-2-lax-1a`) and Wavelength
+ * zones (`us-east-1-wl1-bos-wlz-1`).
+ *
+ * @example
+ * ```ts
+ * regionFromAvailabilityZone("us-east-1a"); // "us-east-1"
+ * regionFromAvailabilityZone("us-west-2-lax-1a"); // "us-west-2"
+ * ```
+ */
+export function regionFromAvailabilityZone(zone: string): string {
+  const match = /^([a-z]{2}(?:-[a-z]+)+-\d+)(?:[a-z]|-)/.exec(zone);
+  if (match) return match[1];
+  return zone.replace(/[a-z]$/, "");
+}
+
+interface CachedToken {
+  value: string;
+  refreshAt: number;
+  expiresAt: number;
+}
+
+function waitOrAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, path: string) {
+  if (!signal) return promise;
+  if (signal.aborted) return Promise.reject(new ImdsError("aborted", path));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new ImdsError("aborted", path));
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
+}
+
+/**
+ * Create an IMDS client. Nothing is requested until the first call.
+ *
+ * @example
+ * ```ts
+ * const imds = createImds({ endpoint: "http://169.254.169.254", v1Fallback: false });
+ * const { status, body } = await imds.get("meta-data/spot/instance-action");
+ * if (status === 200) console.log(JSON.parse(body).action);
+ * const { instanceId, region } = await imds.identity();
+ * ```
+ */
+export function createImds(options: ImdsOptions): Imds {
+  let endpointUrl: URL;
+  try {
+    endpointUrl = new URL(options.endpoint);
+  } catch {
+    throw new TypeError(`IMDS endpoint is not a URL: ${JSON.stringify(options.endpoint)}`);
+  }
+  const base = endpointUrl.href.replace(/\/+$/, "");
+  const doFetch = options.fetch ?? fetch;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 2000;
+  const ttlSeconds = options.tokenTtlSeconds ?? 21600;
+  const v1Fallback = options.v1Fallback ?? true;
+  const logger = options.logger ?? silentLogger;
+  if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 21600) {
+    throw new RangeError(`IMDS tokenTtlSeconds must be 1..21600, got ${ttlSeconds}`);
+  }
+
+  let mode: "unknown" | "v2" | "v1" = "unknown";
+  let token: CachedToken | undefined;
+  let nextV2AttemptAt = 0;
+  let tokenInFlight: Promise<string | null> | undefined;
+  let identityCache: Identity | undefined;
+
+  async function request(
+    url: string,
+    path: string,
+    init: { method?: string; headers: Record<string, string>; signal?: AbortSignal },
+  ): Promise<ImdsResponse> {
+    if (init.signal?.aborted) throw new ImdsError("aborted", path);
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), timeoutMs);
+    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
+    try {
+      const res = await doFetch(url, {
+        method: init.method ?? "GET",
+        headers: init.headers,
+        signal,
+      });
+      // The body is read under the same timeout: a server may send headers and then stall.
+      const body = await res.text();
+      return { status: res.status, body };
+    } catch (err) {
+      if (init.signal?.aborted) throw new ImdsError("aborted", path, { cause: err });
+      if (timeout.signal.aborted) {
+        throw new ImdsError("timeout", path, {
+          message: `IMDS ${path}: no answer within ${timeoutMs} ms`,
+        });
+      }
+      throw new ImdsError("refused", path, { cause: err });
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function fallBack(reason: { status?: number; cause?: unknown }): null {
+    const why = reason.status ? `HTTP ${reason.status}` : describeCause(reason.cause);
+    if (!v1Fallback) {
+      throw new ImdsError("token", TOKEN_PATH, {
+        ...reason,
+        message: `IMDS ${TOKEN_PATH}: no IMDSv2 token (${why}) and IMDSv1 fallback is disabled`,
+      });
+    }
+    if (mode !== "v1") {
+      logger.warn("IMDSv2 token unavailable, using IMDSv1", {
+        reason: why,
+        retryV2InSeconds: V2_RETRY_MS / 1000,
+      });
+    } else {
+      logger.debug("IMDSv2 still unavailable, staying on IMDSv1", { reason: why });
+    }
+    mode = "v1";
+    token = undefined;
+    nextV2AttemptAt = now() + V2_RETRY_MS;
+    return null;
+  }
+
+  async function obtainToken(signal: AbortSignal | undefined): Promise<string | null> {
+    const old = token;
+    const requestedAt = now();
+    let res: ImdsResponse;
+    try {
+      res = await request(`${base}/latest/${TOKEN_PATH}`, TOKEN_PATH, {
+        method: "PUT",
+        headers: { [TOKEN_TTL_HEADER]: String(ttlSeconds) },
+        signal,
+      });
+    } catch (err) {
+      if (!(err instanceof ImdsError) || err.kind === "aborted") throw err;
+      // A refresh that fails transiently must not drop a token that still works.
+      if (old && now() < old.expiresAt) {
+        logger.debug("IMDSv2 token refresh failed, keeping the current token", { error: err });
+        return old.value;
+      }
+      return fallBack({ cause: err });
+    }
+    const value = res.body.trim();
+    if (res.status === 200 && value !== "") {
+      if (mode === "v1") logger.info("IMDSv2 available again, using session tokens");
+      else if (mode === "unknown") logger.debug("using IMDSv2 session tokens");
+      mode = "v2";
+      const ttlMs = ttlSeconds * 1000;
+      token = {
+        value,
+        refreshAt: requestedAt + ttlMs * REFRESH_FRACTION,
+        expiresAt: requestedAt + ttlMs,
+      };
+      return value;
+    }
+    if (FALLBACK_STATUSES.has(res.status)) return fallBack({ status: res.status });
+    if (old && now() < old.expiresAt) return old.value;
+    throw new ImdsError(res.status === 200 ? "token" : "http", TOKEN_PATH, {
+      status: res.status,
+    });
+  }
+
+  /** The token to send, or null in IMDSv1 mode. `force` skips the cache (after a 401). */
+  async function currentToken(signal: AbortSignal | undefined, force: boolean) {
+    if (!force) {
+      if (token && now() < token.refreshAt) return token.value;
+      if (mode === "v1" && now() < nextV2AttemptAt) return null;
+    }
+    for (;;) {
+      // One PUT at a time: a poll round asks five paths at once and they share the token.
+      if (!tokenInFlight) {
+        const started: Promise<string | null> = obtainToken(signal).finally(() => {
+          if (tokenInFlight === started) tokenInFlight = undefined;
+        });
+        tokenInFlight = started;
+      }
+      try {
+        return await waitOrAbort(tokenInFlight, signal, TOKEN_PATH);
+      } catch (err) {
+        // The shared PUT was cut by another caller's signal, not ours: try again ourselves.
+        if (err instanceof ImdsError && err.kind === "aborted" && !signal?.aborted) continue;
+        throw err;
+      }
+    }
+  }
+
+  function resolvePath(path: string): { url: string; label: string; sendToken: boolean } {
+    if (/^https?:\/\//i.test(path)) {
+      const url = new URL(path);
+      // The token is a credential: only ever send it to the IMDS endpoint itself.
+      return { url: url.href, label: path, sendToken: url.origin === endpointUrl.origin };
+    }
+    const relative = path.replace(/^\/+/, "");
+    return { url: `${base}/latest/${relative}`, label: relative, sendToken: true };
+  }
+
+  async function get(
+    path: string,
+    getOptions: { signal?: AbortSignal } = {},
+  ): Promise<ImdsResponse> {
+    const { signal } = getOptions;
+    const { url, label, sendToken } = resolvePath(path);
+    if (signal?.aborted) throw new ImdsError("aborted", label);
+    const send = async (value: string | null) =>
+      await request(url, label, { headers: value ? { [TOKEN_HEADER]: value } : {}, signal });
+    let sent = sendToken ? await currentToken(signal, false) : null;
+    let res = await send(sent);
+    if (res.status === 401 && sendToken) {
+      // Expired or revoked token, or IMDSv2 became required while we were on IMDSv1. When a
+      // concurrent request has already replaced the token, its replacement is used as is.
+      if (sent && token?.value === sent) token = undefined;
+      sent = await currentToken(signal, sent === null);
+      if (sent) res = await send(sent);
+    }
+    if (res.status === 200 || res.status === 404) return res;
+    throw new ImdsError("http", label, { status: res.status });
+  }
+
+  async function identity(idOptions: { signal?: AbortSignal } = {}): Promise<Identity> {
+    if (identityCache) return identityCache;
+    const paths = [
+      "meta-data/instance-id",
+      "meta-data/instance-type",
+      "meta-data/placement/availability-zone",
+      "meta-data/placement/region",
+    ];
+    const answers = await Promise.all(paths.map((p) => get(p, idOptions)));
+    const values = answers.map((res, i) => {
+      const value = res.status === 200 ? res.body.trim() : "";
+      if (value === "" && i < 3) {
+        if (res.status !== 200) throw new ImdsError("http", paths[i], { status: res.status });
+        throw new TypeError(`IMDS ${paths[i]}: empty answer`);
+      }
+      return value;
+    });
+    identityCache = {
+      instanceId: values[0],
+      instanceType: values[1],
+      availabilityZone: values[2],
+      region: values[3] || regionFromAvailabilityZone(values[2]),
+    };
+    return identityCache;
+  }
+
+  return { get, identity };
+}

@@ -1,0 +1,443 @@
+import assert from "node:assert/strict";
+import { createImds, ImdsError, regionFromAvailabilityZone, V2_RETRY_MS } from "../lib/imds.ts";
+import { createMemoryLogger } from "../lib/log.ts";
+import { startMockImds } from "../tools/mock_imds.ts";
+import type { MockImds } from "../tools/mock_imds.ts";
+
+const SPOT = "meta-data/spot/instance-action";
+
+function count(mock: MockImds, method: string, path = "/latest/api/token"): number {
+  return mock.requests.filter((r) => r.method === method && r.path === path).length;
+}
+
+function lastGet(mock: MockImds) {
+  return mock.requests.filter((r) => r.method === "GET").at(-1);
+}
+
+/** Records every token the client sends, so tests can prove none leaks into messages. */
+function recordingFetch() {
+  const tokens = new Set<string>();
+  const wrapped: typeof fetch = (input, init) => {
+    const token = new Headers(init?.headers).get("x-aws-ec2-metadata-token");
+    if (token) tokens.add(token);
+    return fetch(input, init);
+  };
+  return { fetch: wrapped, tokens };
+}
+
+async function rejection(promise: Promise<unknown>): Promise<ImdsError> {
+  try {
+    await promise;
+  } catch (err) {
+    assert.ok(err instanceof ImdsError, `expected ImdsError, got ${err}`);
+    return err;
+  }
+  assert.fail("expected a rejection");
+}
+
+Deno.test("imds.get fetches one token, sends it on every request and returns 200 and 404", async () => {
+  const mock = startMockImds({ requireToken: true, scenario: { spot: {} } });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    const spot = await imds.get(SPOT);
+    assert.equal(spot.status, 200);
+    assert.equal(JSON.parse(spot.body).action, "terminate");
+    const none = await imds.get("/meta-data/events/recommendations/rebalance");
+    assert.equal(none.status, 404);
+    assert.equal(count(mock, "PUT"), 1);
+    assert.ok(mock.requests.filter((r) => r.method === "GET").every((r) => r.hadToken));
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get shares one token PUT among concurrent requests", async () => {
+  const mock = startMockImds({ requireToken: true });
+  try {
+    const imds = createImds({ endpoint: `${mock.url}/` });
+    const answers = await Promise.all(
+      ["instance-id", "instance-type", "placement/region", "spot/instance-action", "ami-id"].map(
+        (p) => imds.get(`meta-data/${p}`),
+      ),
+    );
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 404, 404]);
+    assert.equal(count(mock, "PUT"), 1);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get reuses the token until 80% of its TTL, then refreshes it", async () => {
+  let now = 0;
+  const mock = startMockImds({ requireToken: true, now: () => now });
+  try {
+    const imds = createImds({ endpoint: mock.url, now: () => now, tokenTtlSeconds: 100 });
+    await imds.get("meta-data/instance-id");
+    now = 79_999;
+    await imds.get("meta-data/instance-id");
+    assert.equal(count(mock, "PUT"), 1);
+    now = 80_000;
+    await imds.get("meta-data/instance-id");
+    assert.equal(count(mock, "PUT"), 2);
+    now = 159_999;
+    await imds.get("meta-data/instance-id");
+    assert.equal(count(mock, "PUT"), 2);
+    assert.ok(mock.requests.every((r) => r.status === 200));
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get keeps a still-valid token when its refresh fails", async () => {
+  let now = 0;
+  const mock = startMockImds({ requireToken: true, now: () => now });
+  try {
+    const imds = createImds({ endpoint: mock.url, now: () => now, tokenTtlSeconds: 100 });
+    await imds.get("meta-data/instance-id");
+    now = 90_000;
+    mock.fault({ status: 500, path: "api/token", times: 1 });
+    const res = await imds.get("meta-data/instance-id");
+    assert.equal(res.status, 200);
+    assert.equal(lastGet(mock)?.status, 200);
+    assert.equal(count(mock, "PUT"), 2);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get keeps a still-valid token when its refresh times out", async () => {
+  let now = 0;
+  const mock = startMockImds({ requireToken: true, now: () => now });
+  const logger = createMemoryLogger();
+  try {
+    const imds = createImds({
+      endpoint: mock.url,
+      now: () => now,
+      tokenTtlSeconds: 100,
+      timeoutMs: 500,
+      logger,
+    });
+    await imds.get("meta-data/instance-id");
+    now = 90_000;
+    mock.fault({ hang: true, path: "api/token", times: 1 });
+    assert.equal((await imds.get("meta-data/instance-id")).status, 200);
+    assert.deepEqual(
+      mock.requests.map((r) => `${r.method} ${r.hadToken} ${r.status}`),
+      ["PUT false 200", "GET true 200", "PUT false 0", "GET true 200"],
+    );
+    assert.ok(!logger.lines.some((l) => l.includes("IMDSv1")), "no fallback to IMDSv1");
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get fetches a fresh token and retries once on 401", async () => {
+  const mock = startMockImds({ requireToken: true });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    await imds.get("meta-data/instance-id");
+    mock.expireTokens();
+    const res = await imds.get("meta-data/instance-type");
+    assert.deepEqual(res, { status: 200, body: "m5.large" });
+    assert.equal(count(mock, "PUT"), 2);
+    const statuses = mock.requests.filter((r) => r.path.endsWith("instance-type"))
+      .map((r) => r.status);
+    assert.deepEqual(statuses, [401, 200]);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get refreshes an expired token once for concurrent requests", async () => {
+  const mock = startMockImds({ requireToken: true });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    await imds.get("meta-data/instance-id");
+    mock.expireTokens();
+    const paths = ["instance-id", "instance-type", "placement/region", "ami-id"];
+    const answers = await Promise.all(paths.map((p) => imds.get(`meta-data/${p}`)));
+    assert.deepEqual(answers.map((a) => a.status), [200, 200, 200, 404]);
+    assert.equal(count(mock, "PUT"), 2);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get rejects with an http error when the retry after 401 is refused too", async () => {
+  const mock = startMockImds({ requireToken: true });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    mock.fault({ status: 401, path: "meta-data/instance-id" });
+    const err = await rejection(imds.get("meta-data/instance-id"));
+    assert.equal(err.kind, "http");
+    assert.equal(err.status, 401);
+    assert.equal(count(mock, "GET", "/latest/meta-data/instance-id"), 2, "exactly one retry");
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get rejects 5xx answers with the status and the path, never the token", async () => {
+  const mock = startMockImds({ requireToken: true });
+  const logger = createMemoryLogger();
+  const rec = recordingFetch();
+  try {
+    const imds = createImds({ endpoint: mock.url, fetch: rec.fetch, logger });
+    mock.fault({ status: 503, path: SPOT });
+    const err = await rejection(imds.get(SPOT));
+    assert.equal(err.kind, "http");
+    assert.equal(err.status, 503);
+    assert.equal(err.path, SPOT);
+    assert.match(err.message, /meta-data\/spot\/instance-action/);
+    assert.equal(rec.tokens.size, 1);
+    for (const token of rec.tokens) {
+      assert.ok(!err.message.includes(token));
+      assert.ok(!logger.lines.join("\n").includes(token));
+    }
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get times out against a hanging IMDS instead of waiting forever", async () => {
+  const mock = startMockImds();
+  try {
+    const imds = createImds({ endpoint: mock.url, timeoutMs: 500 });
+    mock.fault({ hang: true, path: SPOT });
+    const err = await rejection(imds.get(SPOT));
+    assert.equal(err.kind, "timeout");
+    assert.match(err.message, /meta-data\/spot\/instance-action: no answer within 500 ms/);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get times out when even the token PUT hangs", async () => {
+  const mock = startMockImds();
+  try {
+    mock.fault({ hang: true });
+    const withV1 = await rejection(createImds({ endpoint: mock.url, timeoutMs: 100 }).get(SPOT));
+    assert.equal(withV1.kind, "timeout");
+    assert.equal(withV1.path, SPOT);
+    const v2Only = createImds({ endpoint: mock.url, timeoutMs: 100, v1Fallback: false });
+    const err = await rejection(v2Only.get(SPOT));
+    assert.equal(err.kind, "token");
+    assert.match(err.message, /api\/token.*no answer within 100 ms.*fallback is disabled/);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get reports a refused connection as kind refused", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr;
+  listener.close();
+  const imds = createImds({ endpoint: `http://127.0.0.1:${port}`, v1Fallback: true });
+  const err = await rejection(imds.get(SPOT));
+  assert.equal(err.kind, "refused");
+  assert.match(err.message, /meta-data\/spot\/instance-action/);
+});
+
+for (const status of [403, 404, 405]) {
+  Deno.test(`imds.get falls back to IMDSv1 when the token PUT answers ${status}, warning once`, async () => {
+    const mock = startMockImds({ scenario: { spot: {} } });
+    const logger = createMemoryLogger();
+    try {
+      mock.fault({ status, path: "api/token" });
+      const imds = createImds({ endpoint: mock.url, logger });
+      assert.equal((await imds.get(SPOT)).status, 200);
+      assert.equal((await imds.get(SPOT)).status, 200);
+      assert.equal(count(mock, "PUT"), 1, "no PUT per poll while on IMDSv1");
+      assert.ok(mock.requests.filter((r) => r.method === "GET").every((r) => !r.hadToken));
+      const warnings = logger.lines.filter((l) => l.includes("WARN"));
+      assert.equal(warnings.length, 1);
+      assert.match(warnings[0], new RegExp(`using IMDSv1 reason="HTTP ${status}"`));
+    } finally {
+      await mock.close();
+    }
+  });
+}
+
+Deno.test("imds.get falls back to IMDSv1 when the token PUT fails at the network level", async () => {
+  const mock = startMockImds();
+  try {
+    const fetchNoPut: typeof fetch = (input, init) =>
+      init?.method === "PUT"
+        ? Promise.reject(new TypeError("connection reset"))
+        : fetch(input, init);
+    const imds = createImds({ endpoint: mock.url, fetch: fetchNoPut });
+    assert.equal((await imds.get("meta-data/instance-id")).body, "i-1234567890abcdef0");
+    assert.equal(lastGet(mock)?.hadToken, false);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get refuses IMDSv1 when v1Fallback is false", async () => {
+  const mock = startMockImds();
+  try {
+    mock.fault({ status: 403, path: "api/token" });
+    const imds = createImds({ endpoint: mock.url, v1Fallback: false });
+    const err = await rejection(imds.get(SPOT));
+    assert.equal(err.kind, "token");
+    assert.equal(err.status, 403);
+    assert.match(err.message, /api\/token: no IMDSv2 token \(HTTP 403\).*fallback is disabled/);
+    assert.equal(count(mock, "GET", `/latest/${SPOT}`), 0, "no IMDSv1 request was sent");
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get tries IMDSv2 again every five minutes after falling back, logging changes once", async () => {
+  let now = 0;
+  const mock = startMockImds({ now: () => now });
+  const logger = createMemoryLogger();
+  try {
+    const imds = createImds({ endpoint: mock.url, now: () => now, logger });
+    mock.fault({ status: 404, path: "api/token", times: 2 });
+    await imds.get("meta-data/instance-id");
+    now = V2_RETRY_MS - 1;
+    await imds.get("meta-data/instance-id");
+    assert.equal(count(mock, "PUT"), 1);
+    assert.equal(lastGet(mock)?.hadToken, false);
+    now = V2_RETRY_MS;
+    await imds.get("meta-data/instance-id");
+    assert.equal(count(mock, "PUT"), 2, "tried again, still refused");
+    assert.equal(lastGet(mock)?.hadToken, false);
+    now = 2 * V2_RETRY_MS;
+    await imds.get("meta-data/instance-id");
+    assert.equal(count(mock, "PUT"), 3);
+    assert.equal(lastGet(mock)?.hadToken, true);
+    const modeLines = logger.lines.filter((l) => / (WARN|INFO) /.test(l));
+    assert.equal(modeLines.length, 2, modeLines.join("\n"));
+    assert.match(modeLines[0], /WARN +IMDSv2 token unavailable, using IMDSv1/);
+    assert.match(modeLines[1], /INFO +IMDSv2 available again/);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get switches to IMDSv2 at once when IMDSv1 requests start getting 401", async () => {
+  const mock = startMockImds({ requireToken: true });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    mock.fault({ status: 405, path: "api/token", times: 1 });
+    const res = await imds.get("meta-data/instance-id");
+    assert.equal(res.status, 200);
+    assert.deepEqual(
+      mock.requests.map((r) => `${r.method} ${r.hadToken} ${r.status}`),
+      ["PUT false 405", "GET false 401", "PUT false 200", "GET true 200"],
+    );
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get rejects with kind aborted when the caller aborts a request in flight", async () => {
+  const mock = startMockImds();
+  const started = Promise.withResolvers<void>();
+  try {
+    const imds = createImds({
+      endpoint: mock.url,
+      timeoutMs: 60_000,
+      fetch: (input, init) => {
+        if (String(input).endsWith(SPOT)) started.resolve();
+        return fetch(input, init);
+      },
+    });
+    mock.fault({ hang: true, path: SPOT });
+    const controller = new AbortController();
+    const pending = rejection(imds.get(SPOT, { signal: controller.signal }));
+    await started.promise;
+    controller.abort();
+    assert.equal((await pending).kind, "aborted");
+
+    const before = mock.requests.length;
+    const err = await rejection(imds.get(SPOT, { signal: AbortSignal.abort() }));
+    assert.equal(err.kind, "aborted");
+    assert.equal(mock.requests.length, before, "nothing sent for an already aborted signal");
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get sends the token to an absolute URL on the IMDS origin only", async () => {
+  const mock = startMockImds({ requireToken: true, scenario: { spot: {} } });
+  const other = startMockImds({ scenario: { spot: {} } });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    const same = await imds.get(`${mock.url}/latest/meta-data/spot/termination-time`);
+    assert.equal(same.status, 200);
+    assert.equal(lastGet(mock)?.hadToken, true);
+    const foreign = await imds.get(`${other.url}/latest/meta-data/spot/termination-time`);
+    assert.equal(foreign.status, 200);
+    assert.equal(other.requests.length, 1);
+    assert.equal(other.requests[0].hadToken, false);
+  } finally {
+    await mock.close();
+    await other.close();
+  }
+});
+
+Deno.test("imds.identity reads the four identity paths once and caches them", async () => {
+  const mock = startMockImds({ requireToken: true, identity: { instanceType: "c7g.xlarge" } });
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    const expected = {
+      instanceId: "i-1234567890abcdef0",
+      instanceType: "c7g.xlarge",
+      availabilityZone: "us-east-1a",
+      region: "us-east-1",
+    };
+    assert.deepEqual(await imds.identity(), expected);
+    const seen = mock.requests.length;
+    assert.deepEqual(await imds.identity(), expected);
+    assert.equal(mock.requests.length, seen);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.identity derives the region from the AZ when placement/region is 404", async () => {
+  const mock = startMockImds({ identity: { availabilityZone: "us-west-2-lax-1a" } });
+  try {
+    mock.fault({ status: 404, path: "meta-data/placement/region" });
+    const identity = await createImds({ endpoint: mock.url }).identity();
+    assert.equal(identity.region, "us-west-2");
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.identity rejects naming the path when the instance id is missing", async () => {
+  const mock = startMockImds();
+  try {
+    mock.fault({ status: 404, path: "meta-data/instance-id" });
+    const err = await rejection(createImds({ endpoint: mock.url }).identity());
+    assert.equal(err.path, "meta-data/instance-id");
+    assert.equal(err.status, 404);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("regionFromAvailabilityZone handles regular, GovCloud, Local and Wavelength zones", () => {
+  assert.equal(regionFromAvailabilityZone("us-east-1a"), "us-east-1");
+  assert.equal(regionFromAvailabilityZone("ap-southeast-2c"), "ap-southeast-2");
+  assert.equal(regionFromAvailabilityZone("us-gov-west-1b"), "us-gov-west-1");
+  assert.equal(regionFromAvailabilityZone("us-west-2-lax-1a"), "us-west-2");
+  assert.equal(regionFromAvailabilityZone("us-east-1-wl1-bos-wlz-1"), "us-east-1");
+  assert.equal(regionFromAvailabilityZone("cn-north-1a"), "cn-north-1");
+});
+
+Deno.test("createImds rejects a malformed endpoint and an out-of-range token TTL", () => {
+  assert.throws(() => createImds({ endpoint: "169.254.169.254" }), /IMDS endpoint is not a URL/);
+  assert.throws(
+    () => createImds({ endpoint: "http://127.0.0.1", tokenTtlSeconds: 0 }),
+    RangeError,
+  );
+  assert.throws(
+    () => createImds({ endpoint: "http://127.0.0.1", tokenTtlSeconds: 21601 }),
+    /1\.\.21600/,
+  );
+});

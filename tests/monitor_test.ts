@@ -1,0 +1,591 @@
+import assert from "node:assert/strict";
+import { createImds, ImdsError } from "../lib/imds.ts";
+import type { Imds, ImdsResponse } from "../lib/imds.ts";
+import { createLogger, createMemoryLogger } from "../lib/log.ts";
+import { createMetrics } from "../lib/metrics.ts";
+import {
+  abortableSleep,
+  createMonitor,
+  NOTICE_PATHS,
+  parseInstanceAction,
+  parseLifecycleState,
+  parseRebalance,
+  parseScheduledEvents,
+  parseTerminationTime,
+} from "../lib/monitor.ts";
+import type { Notice } from "../lib/notice.ts";
+import { formatEventTime, startMockImds } from "../tools/mock_imds.ts";
+
+const NOW = new Date("2026-11-25T10:00:00Z");
+
+// ---------------------------------------------------------------- parsers
+
+Deno.test("parseInstanceAction reads action and time with a deadline before the time", () => {
+  const body = '{"action":"stop","time":"2026-11-25T10:02:00Z"}';
+  assert.deepEqual(parseInstanceAction(body, NOW), {
+    id: "spot-interruption:2026-11-25T10:02:00Z",
+    kind: "spot-interruption",
+    noticeTime: new Date("2026-11-25T10:02:00Z"),
+    deadline: new Date("2026-11-25T10:01:55Z"),
+    action: "stop",
+    raw: body,
+  });
+  const margin = parseInstanceAction(body, NOW, 30_000);
+  assert.deepEqual(margin.deadline, new Date("2026-11-25T10:01:30Z"));
+});
+
+Deno.test("parseInstanceAction gives the same id for the same instant in another notation", () => {
+  const a = parseInstanceAction('{"action":"terminate","time":"2026-11-25T10:02:00.000Z"}', NOW);
+  const b = parseInstanceAction('{"action":"terminate","time":"2026-11-25T11:02:00+01:00"}', NOW);
+  assert.equal(a.id, "spot-interruption:2026-11-25T10:02:00Z");
+  assert.equal(b.id, a.id);
+});
+
+Deno.test("parseInstanceAction uses now + 120 s when the time has already passed", () => {
+  const n = parseInstanceAction('{"action":"terminate","time":"2026-11-25T09:00:00Z"}', NOW);
+  assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
+  assert.equal(n.id, "spot-interruption:2026-11-25T09:00:00Z");
+});
+
+Deno.test("parseInstanceAction rejects malformed bodies naming the path", () => {
+  const cases: [string, ErrorConstructor][] = [
+    ["", SyntaxError],
+    ['{"action": "termin', SyntaxError],
+    ["<html>oops</html>", SyntaxError],
+    ["[]", TypeError],
+    ["null", TypeError],
+    ['{"time":"2026-11-25T10:02:00Z"}', TypeError],
+    ['{"action":"","time":"2026-11-25T10:02:00Z"}', TypeError],
+    ['{"action":"terminate"}', TypeError],
+    ['{"action":"terminate","time":1764064920}', TypeError],
+    ['{"action":"terminate","time":"tomorrow"}', SyntaxError],
+    ['{"action":"terminate","time":"2026-13-25T10:02:00Z"}', SyntaxError],
+  ];
+  for (const [body, type] of cases) {
+    assert.throws(() => parseInstanceAction(body, NOW), (err: Error) => {
+      assert.ok(err instanceof type, `${body}: ${err}`);
+      assert.match(err.message, /meta-data\/spot\/instance-action/);
+      return true;
+    });
+  }
+});
+
+Deno.test("parseTerminationTime reads a plain time and matches the instance-action id", () => {
+  const n = parseTerminationTime("2026-11-25T10:02:00Z\n", NOW);
+  assert.equal(n.id, "spot-interruption:2026-11-25T10:02:00Z");
+  assert.equal(n.action, "terminate");
+  assert.equal(n.kind, "spot-interruption");
+  assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
+  const fromAction = parseInstanceAction(
+    '{"action":"terminate","time":"2026-11-25T10:02:00Z"}',
+    NOW,
+  );
+  assert.equal(n.id, fromAction.id);
+});
+
+Deno.test("parseTerminationTime rejects anything but an RFC 3339 time", () => {
+  for (const body of ["", "soon", '{"time":"2026-11-25T10:02:00Z"}', "2026-11-25", "1764064920"]) {
+    assert.throws(() => parseTerminationTime(body, NOW), /meta-data\/spot\/termination-time/);
+  }
+});
+
+Deno.test("parseRebalance reads noticeTime; the deadline counts from now", () => {
+  const body = '{"noticeTime":"2026-11-25T09:59:30Z"}';
+  const n = parseRebalance(body, NOW);
+  assert.equal(n.id, "rebalance-recommendation:2026-11-25T09:59:30Z");
+  assert.equal(n.kind, "rebalance-recommendation");
+  assert.deepEqual(n.noticeTime, new Date("2026-11-25T09:59:30Z"));
+  assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
+  assert.equal(n.raw, body);
+  for (const bad of ["{", "[]", "{}", '{"noticeTime":"yesterday"}', '{"noticeTime":5}']) {
+    assert.throws(() => parseRebalance(bad, NOW), /meta-data\/events\/recommendations\/rebalance/);
+  }
+});
+
+Deno.test("parseScheduledEvents returns active events and skips completed and canceled ones", () => {
+  const event = (state: string, id: string, notBefore = "1 Dec 2026 09:00:43 GMT") => ({
+    Code: "system-reboot",
+    Description: "scheduled reboot",
+    State: state,
+    EventId: id,
+    NotBefore: notBefore,
+    NotAfter: "1 Dec 2026 11:00:43 GMT",
+  });
+  const body = JSON.stringify([
+    event("active", "instance-event-1"),
+    event("Completed", "instance-event-2"),
+    event("canceled", "instance-event-3"),
+    event("Canceled", "instance-event-4"),
+    event("scheduled", "instance-event-5", "25 Nov 2026 10:01:00 GMT"),
+  ]);
+  const notices = parseScheduledEvents(body, NOW);
+  assert.deepEqual(notices.map((n) => n.id), [
+    "scheduled-maintenance:instance-event-1",
+    "scheduled-maintenance:instance-event-5",
+  ]);
+  assert.deepEqual(notices[0].noticeTime, new Date("2026-12-01T09:00:43Z"));
+  assert.deepEqual(notices[0].deadline, new Date("2026-12-01T09:00:38Z"));
+  assert.equal(notices[0].action, "system-reboot");
+  assert.deepEqual(JSON.parse(notices[0].raw), event("active", "instance-event-1"));
+  assert.deepEqual(notices[1].deadline, new Date("2026-11-25T10:00:55Z"));
+  assert.deepEqual(parseScheduledEvents("[]", NOW), []);
+  assert.deepEqual(parseScheduledEvents("", NOW), []);
+});
+
+Deno.test("parseScheduledEvents reads the times the mock writes", () => {
+  const at = new Date("2026-01-05T07:08:09Z");
+  const body = JSON.stringify([{
+    Code: "instance-stop",
+    Description: "d",
+    State: "active",
+    EventId: "e-1",
+    NotBefore: formatEventTime(at),
+  }]);
+  assert.deepEqual(parseScheduledEvents(body, NOW)[0].noticeTime, at);
+});
+
+Deno.test("parseScheduledEvents rejects malformed bodies naming the path and the event", () => {
+  const good = { Code: "c", Description: "d", State: "active", EventId: "e", NotBefore: "" };
+  const bad: [unknown, RegExp][] = [
+    [{}, /expected a JSON array/],
+    [[null], /\[0\]: expected an object/],
+    [[{ ...good, EventId: undefined, NotBefore: "1 Dec 2026 09:00:43 GMT" }], /\[0\]: "EventId"/],
+    [[{ ...good, NotBefore: "Dec 1 2026" }], /\[0\] "NotBefore": not a time/],
+    [[{ ...good, NotBefore: "31 Feb 2026 09:00:43 GMT" }], /no such time/],
+    [[{ ...good, NotBefore: "1 Dec 2026 25:00:43 GMT" }], /no such time/],
+    [[{ ...good, NotBefore: 12 }], /\[0\] "NotBefore": expected a time string/],
+  ];
+  for (const [value, pattern] of bad) {
+    assert.throws(
+      () => parseScheduledEvents(JSON.stringify(value), NOW),
+      (err: Error) => {
+        assert.match(err.message, /meta-data\/events\/maintenance\/scheduled/);
+        assert.match(err.message, pattern);
+        return true;
+      },
+    );
+  }
+  assert.throws(() => parseScheduledEvents("[{", NOW), SyntaxError);
+});
+
+Deno.test("parseLifecycleState turns Terminated into a notice and other states into null", () => {
+  for (const state of ["InService", "Pending", "Standby", "Detached", "Warmed:Running"]) {
+    assert.equal(parseLifecycleState(state, NOW), null, state);
+  }
+  const n = parseLifecycleState("Terminated\n", NOW);
+  assert.deepEqual(n, {
+    id: "asg-termination:Terminated",
+    kind: "asg-termination",
+    noticeTime: NOW,
+    deadline: new Date("2026-11-25T10:01:55Z"),
+    action: "Terminated",
+    raw: "Terminated\n",
+  });
+  for (const bad of ["", "{", "<html>", "In Service", '"Terminated"']) {
+    assert.throws(
+      () => parseLifecycleState(bad, NOW),
+      /meta-data\/autoscaling\/target-lifecycle-state/,
+    );
+  }
+});
+
+// ---------------------------------------------------------------- fakes
+
+type Answer = ImdsResponse | Error;
+
+/** An Imds whose answers per path come from a function; records requested paths. */
+function fakeImds(answer: (path: string, call: number) => Answer) {
+  const calls: string[] = [];
+  let round = 0;
+  const imds: Imds & { calls: string[]; nextRound(): void } = {
+    calls,
+    nextRound: () => round++,
+    get(path) {
+      calls.push(path);
+      const a = answer(path, round);
+      return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
+    },
+    identity: () => Promise.reject(new Error("not used")),
+  };
+  return imds;
+}
+
+const NOT_FOUND: ImdsResponse = { status: 404, body: "Not Found" };
+
+/** A sleep that records delays and lets the test decide when run() stops. */
+function scriptedSleep(controller: AbortController, rounds: number, between?: () => void) {
+  const delays: number[] = [];
+  const sleep = (ms: number) => {
+    delays.push(ms);
+    between?.();
+    if (delays.length >= rounds) controller.abort();
+    return Promise.resolve();
+  };
+  return { sleep, delays };
+}
+
+// ---------------------------------------------------------------- monitor
+
+Deno.test("monitor dispatches a spot notice once though both endpoints report it on every poll", async () => {
+  const mock = startMockImds({
+    requireToken: true,
+    scenario: { spot: { action: "terminate", time: "2026-11-25T10:02:00Z" } },
+  });
+  try {
+    const seen: Notice[] = [];
+    const logger = createMemoryLogger();
+    const monitor = createMonitor(createImds({ endpoint: mock.url }), {
+      pollIntervalMs: 1000,
+      logger,
+      now: () => NOW,
+      onNotice: (n) => void seen.push(n),
+    });
+    for (let i = 0; i < 3; i++) {
+      const found = await monitor.pollOnce();
+      assert.deepEqual(found.map((n) => n.id), ["spot-interruption:2026-11-25T10:02:00Z"]);
+    }
+    assert.equal(seen.length, 1);
+    assert.equal(seen[0].action, "terminate");
+    assert.deepEqual(seen[0].deadline, new Date("2026-11-25T10:01:55Z"));
+    assert.equal(logger.lines.filter((l) => l.includes("notice received")).length, 1);
+    // Each round asked all five sources.
+    const gets = mock.requests.filter((r) => r.method === "GET").map((r) => r.path);
+    for (const path of Object.values(NOTICE_PATHS)) {
+      assert.equal(gets.filter((p) => p === `/latest/${path}`).length, 3, path);
+    }
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("monitor dispatches rebalance, maintenance and ASG notices from the mock", async () => {
+  const mock = startMockImds({
+    scenario: {
+      rebalance: { noticeTime: "2026-11-25T09:59:00Z" },
+      maintenance: [{
+        Code: "instance-stop",
+        Description: "stop",
+        State: "active",
+        EventId: "instance-event-0abc",
+        NotBefore: "1 Dec 2026 09:00:43 GMT",
+      }],
+      lifecycleState: "Terminated",
+    },
+  });
+  try {
+    const seen: string[] = [];
+    const monitor = createMonitor(createImds({ endpoint: mock.url }), {
+      pollIntervalMs: 1000,
+      logger: createMemoryLogger(),
+      onNotice: (n) => void seen.push(n.id),
+    });
+    await monitor.pollOnce();
+    assert.deepEqual(seen.sort(), [
+      "asg-termination:Terminated",
+      "rebalance-recommendation:2026-11-25T09:59:00Z",
+      "scheduled-maintenance:instance-event-0abc",
+    ]);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("monitor keeps polling the other sources when one answers garbage", async () => {
+  const mock = startMockImds({ scenario: { spot: { time: "2026-11-25T10:02:00Z" } } });
+  try {
+    mock.fault({ malformed: true, path: NOTICE_PATHS.instanceAction });
+    const seen: string[] = [];
+    const logger = createMemoryLogger();
+    const metrics = createMetrics();
+    const monitor = createMonitor(createImds({ endpoint: mock.url }), {
+      pollIntervalMs: 1000,
+      logger,
+      metrics,
+      onNotice: (n) => void seen.push(n.id),
+    });
+    await monitor.pollOnce();
+    assert.deepEqual(
+      seen,
+      ["spot-interruption:2026-11-25T10:02:00Z"],
+      "termination-time still seen",
+    );
+    assert.equal(metrics.get("sth_imds_poll_errors_total", { kind: "malformed" }), 1);
+    const warn = logger.lines.find((l) => l.includes("WARN"));
+    assert.match(
+      warn ?? "",
+      /IMDS poll failed path=meta-data\/spot\/instance-action kind=malformed/,
+    );
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("monitor counts a timeout and still reports what the other sources said", async () => {
+  const mock = startMockImds({ scenario: { lifecycleState: "Terminated" } });
+  try {
+    mock.fault({ hang: true, path: NOTICE_PATHS.rebalance });
+    const metrics = createMetrics();
+    const monitor = createMonitor(createImds({ endpoint: mock.url, timeoutMs: 500 }), {
+      pollIntervalMs: 1000,
+      logger: createMemoryLogger(),
+      metrics,
+      onNotice: () => {},
+    });
+    const found = await monitor.pollOnce();
+    assert.deepEqual(found.map((n) => n.id), ["asg-termination:Terminated"]);
+    assert.equal(metrics.get("sth_imds_poll_errors_total", { kind: "timeout" }), 1);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("monitor polls NOTICE_URL instead of the default termination-time path", async () => {
+  const url = "http://127.0.0.1:9/custom/termination-time";
+  const imds = fakeImds((path) =>
+    path === url ? { status: 200, body: "2026-11-25T10:02:00Z" } : NOT_FOUND
+  );
+  const seen: string[] = [];
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    noticeUrl: url,
+    logger: createMemoryLogger(),
+    onNotice: (n) => void seen.push(n.id),
+  });
+  await monitor.pollOnce();
+  assert.ok(imds.calls.includes(url));
+  assert.ok(!imds.calls.includes(NOTICE_PATHS.terminationTime));
+  assert.deepEqual(seen, ["spot-interruption:2026-11-25T10:02:00Z"]);
+});
+
+Deno.test("monitor records polls and the last successful poll time, and logs empty polls at debug only", async () => {
+  const metrics = createMetrics();
+  const info = createMemoryLogger("info");
+  const debug = createMemoryLogger("debug");
+  for (const logger of [info, debug]) {
+    const monitor = createMonitor(fakeImds(() => NOT_FOUND), {
+      pollIntervalMs: 1000,
+      logger,
+      metrics,
+      now: () => NOW,
+      onNotice: () => assert.fail("no notice expected"),
+    });
+    assert.deepEqual(await monitor.pollOnce(), []);
+  }
+  assert.deepEqual(info.lines, []);
+  assert.equal(debug.lines.length, 1);
+  assert.match(debug.lines[0], /DEBUG IMDS poll found no notice/);
+  assert.equal(metrics.get("sth_imds_polls_total"), 2);
+  assert.equal(metrics.get("sth_last_successful_poll_timestamp_seconds"), NOW.getTime() / 1000);
+});
+
+Deno.test("monitor does not move the last successful poll time when IMDS does not answer", async () => {
+  const metrics = createMetrics();
+  const monitor = createMonitor(
+    fakeImds((path) => new ImdsError("refused", path)),
+    { pollIntervalMs: 1000, logger: createMemoryLogger(), metrics, onNotice: () => {} },
+  );
+  await monitor.pollOnce();
+  assert.equal(metrics.get("sth_last_successful_poll_timestamp_seconds"), 0);
+  assert.equal(metrics.get("sth_imds_poll_errors_total", { kind: "refused" }), 5);
+  assert.equal(metrics.get("sth_imds_polls_total"), 1);
+});
+
+Deno.test("monitor backs off on failing rounds up to 10 s, then logs recovery with the streak length", async () => {
+  const imds = fakeImds((path, round) => {
+    if (round >= 6) return NOT_FOUND;
+    return path === NOTICE_PATHS.instanceAction
+      ? new ImdsError("http", path, { status: 503 })
+      : NOT_FOUND;
+  });
+  const controller = new AbortController();
+  const { sleep, delays } = scriptedSleep(controller, 8, () => imds.nextRound());
+  const logger = createMemoryLogger();
+  const metrics = createMetrics();
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger,
+    metrics,
+    sleep,
+    onNotice: () => {},
+  });
+  await monitor.run(controller.signal);
+  assert.deepEqual(delays, [2000, 4000, 8000, 10000, 10000, 10000, 1000, 1000]);
+  assert.equal(metrics.get("sth_imds_poll_errors_total", { kind: "http_5xx" }), 6);
+  const about = logger.lines.filter((l) => l.includes("path=meta-data/spot/instance-action"));
+  assert.equal(about.length, 7);
+  assert.match(
+    about[0],
+    /WARN +IMDS poll failed path=meta-data\/spot\/instance-action kind=http_5xx/,
+  );
+  assert.match(about[0], /HTTP 503/);
+  for (const line of about.slice(1, 6)) assert.match(line, /DEBUG IMDS poll still failing/);
+  assert.match(
+    about[6],
+    /INFO +IMDS poll recovered path=meta-data\/spot\/instance-action failures=6/,
+  );
+});
+
+Deno.test("monitor backoff is never shorter than a poll interval above 10 s", async () => {
+  const imds = fakeImds((path) => new ImdsError("timeout", path));
+  const controller = new AbortController();
+  const { sleep, delays } = scriptedSleep(controller, 3);
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 30_000,
+    logger: createMemoryLogger(),
+    sleep,
+    onNotice: () => {},
+  });
+  await monitor.run(controller.signal);
+  assert.deepEqual(delays, [30_000, 30_000, 30_000]);
+});
+
+Deno.test("monitor does not back off for a source that answers garbage", async () => {
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.rebalance ? { status: 200, body: "{oops" } : NOT_FOUND
+  );
+  const controller = new AbortController();
+  const { sleep, delays } = scriptedSleep(controller, 3);
+  const logger = createMemoryLogger();
+  const monitor = createMonitor(imds, { pollIntervalMs: 1000, logger, sleep, onNotice: () => {} });
+  await monitor.run(controller.signal);
+  assert.deepEqual(delays, [1000, 1000, 1000]);
+  assert.equal(logger.lines.filter((l) => l.includes("WARN")).length, 1, "warned once");
+});
+
+Deno.test("monitor warns again when a failing source fails in a new way", async () => {
+  const imds = fakeImds((path, round) => {
+    if (path !== NOTICE_PATHS.lifecycleState) return NOT_FOUND;
+    return round < 2 ? new ImdsError("timeout", path) : { status: 200, body: "<html>" };
+  });
+  const controller = new AbortController();
+  const { sleep } = scriptedSleep(controller, 4, () => imds.nextRound());
+  const logger = createMemoryLogger();
+  await createMonitor(imds, { pollIntervalMs: 1000, logger, sleep, onNotice: () => {} })
+    .run(controller.signal);
+  const warnings = logger.lines.filter((l) => l.includes("WARN"));
+  assert.equal(warnings.length, 2);
+  assert.match(warnings[0], /kind=timeout/);
+  assert.match(warnings[1], /kind=malformed .*failures=3/);
+});
+
+Deno.test("monitor logs a failing notice handler and keeps going", async () => {
+  let body = '{"action":"terminate","time":"2026-11-25T10:02:00Z"}';
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.instanceAction ? { status: 200, body } : NOT_FOUND
+  );
+  const errors: string[] = [];
+  const bothLogged = Promise.withResolvers<void>();
+  const logger = createLogger({
+    level: "error",
+    write: (line) => {
+      errors.push(line);
+      if (errors.length === 2) bothLogged.resolve();
+    },
+  });
+  let calls = 0;
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger,
+    onNotice: (n) => {
+      calls++;
+      if (n.id.endsWith("10:02:00Z")) throw new Error("boom");
+      return Promise.reject(new Error("async boom"));
+    },
+  });
+  await monitor.pollOnce();
+  body = '{"action":"terminate","time":"2026-11-25T10:03:00Z"}';
+  await monitor.pollOnce();
+  await withBound(bothLogged.promise, "the rejected handler was not logged");
+  assert.equal(calls, 2);
+  assert.match(
+    errors[0],
+    /notice handler failed id=spot-interruption:2026-11-25T10:02:00Z error="boom"/,
+  );
+  assert.match(errors[1], /id=spot-interruption:2026-11-25T10:03:00Z error="async boom"/);
+});
+
+Deno.test("monitor.run returns promptly when aborted during its sleep", async () => {
+  const sleeping = Promise.withResolvers<void>();
+  const imds = fakeImds(() => NOT_FOUND);
+  const controller = new AbortController();
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 3_600_000,
+    logger: createMemoryLogger(),
+    onNotice: () => {},
+    sleep: (ms, signal) => {
+      sleeping.resolve();
+      return abortableSleep(ms, signal);
+    },
+  });
+  const running = monitor.run(controller.signal);
+  await sleeping.promise;
+  controller.abort();
+  await withBound(running, "run() did not return after abort");
+  assert.equal(imds.calls.length, 5, "one round only");
+});
+
+Deno.test("abortableSleep resolves at once when the signal aborts or already has", async () => {
+  const controller = new AbortController();
+  const sleeping = abortableSleep(3_600_000, controller.signal);
+  controller.abort();
+  await withBound(sleeping, "sleep ignored the abort");
+  await withBound(abortableSleep(3_600_000, AbortSignal.abort()), "sleep ignored the abort");
+});
+
+Deno.test("monitor.run returns promptly when aborted during a hanging poll", async () => {
+  const mock = startMockImds();
+  const started = Promise.withResolvers<void>();
+  try {
+    mock.fault({ hang: true });
+    const imds = createImds({
+      endpoint: mock.url,
+      timeoutMs: 3_600_000,
+      fetch: (input, init) => {
+        started.resolve();
+        return fetch(input, init);
+      },
+    });
+    const controller = new AbortController();
+    const metrics = createMetrics();
+    const running = createMonitor(imds, {
+      pollIntervalMs: 1000,
+      logger: createMemoryLogger(),
+      metrics,
+      onNotice: () => {},
+    }).run(controller.signal);
+    await started.promise;
+    controller.abort();
+    await withBound(running, "run() did not return after abort");
+    assert.equal(metrics.get("sth_imds_polls_total"), 0, "an aborted round is not counted");
+    assert.equal(metrics.get("sth_imds_poll_errors_total", { kind: "aborted" }), 0);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("createMonitor rejects a poll interval that is not positive", () => {
+  for (const bad of [0, -1, NaN, Infinity]) {
+    assert.throws(
+      () =>
+        createMonitor(fakeImds(() => NOT_FOUND), {
+          pollIntervalMs: bad,
+          logger: createMemoryLogger(),
+          onNotice: () => {},
+        }),
+      /pollIntervalMs/,
+    );
+  }
+});
+
+/** Fails the test instead of hanging it if `promise` never settles. */
+async function withBound(promise: Promise<unknown>, message: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), 10_000);
+  });
+  try {
+    await Promise.race([promise, bound]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
