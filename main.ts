@@ -129,7 +129,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
     noticeUrl: config.noticeUrl,
     logger,
     metrics,
-    onNotice: (notice) => handler.handle(notice),
+    onNotice: async (notice) => {
+      await handler.handle(notice);
+    },
     sleep: (ms, signal) => {
       lastRound = Date.now();
       return realSleep(ms, signal);

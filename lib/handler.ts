@@ -158,6 +158,18 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     }
   }
 
+  // The detacher's factory rejects an unknown region (IMDS identity unavailable); that must end
+  // as a reported failure, not abort the handling of the notice.
+  function detach(id: Identity, dryRun: boolean): Promise<AsgResult> {
+    const region = options.awsRegion ?? id.region;
+    try {
+      return deps.asg!(region).detach(id.instanceId, dryRun ? { dryRun } : undefined);
+    } catch (error) {
+      logger.error("cannot detach from the Auto Scaling group", { region, error: message(error) });
+      return Promise.resolve({ status: "failed", message: message(error) });
+    }
+  }
+
   async function preview(kube: Kube, node: string): Promise<DrainResult> {
     const pods = await kube.listPodsOnNode(node);
     const { evict, skipped } = selectPods(pods, { ownPod: options.ownPod });
@@ -242,9 +254,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       const report: HandlingReport = {};
       if (has("drain") && kube) report.drain = await preview(kube, node).catch(() => undefined);
       if (has("detach-asg") && deps.asg) {
-        report.asg = await deps.asg(options.awsRegion ?? id.region).detach(id.instanceId, {
-          dryRun: true,
-        });
+        report.asg = await detach(id, true);
       }
       await started;
       await send({ phase: "result", ...base, report });
@@ -288,7 +298,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       })
       : Promise.resolve(undefined);
     const asgPromise: Promise<AsgResult | undefined> = has("detach-asg") && deps.asg
-      ? deps.asg(options.awsRegion ?? id.region).detach(id.instanceId)
+      ? detach(id, false)
       : Promise.resolve(undefined);
     const [drain, asg] = await Promise.all([drainPromise, asgPromise]);
     const report: HandlingReport = {};

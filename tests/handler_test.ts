@@ -1,0 +1,354 @@
+import assert from "node:assert/strict";
+import { annotationKey, createHandler, type HandlerOptions, TAINT_KEY } from "../lib/handler.ts";
+import type { Kube, NodeInfo, PodInfo, Taint } from "../lib/kube.ts";
+import { createMemoryLogger } from "../lib/log.ts";
+import { createMetrics } from "../lib/metrics.ts";
+import type { Notice, NoticeKind } from "../lib/notice.ts";
+import type { Message, Notifier } from "../lib/notify.ts";
+import type { AsgResult, DrainResult } from "../lib/report.ts";
+
+const NOW = new Date("2026-11-25T10:00:00Z");
+
+function notice(kind: NoticeKind = "spot-interruption", action = "terminate"): Notice {
+  return {
+    id: `${kind}:2026-11-25T10:02:00Z`,
+    kind,
+    action,
+    noticeTime: new Date("2026-11-25T10:02:00Z"),
+    deadline: new Date("2026-11-25T10:01:55Z"),
+    raw: "{}",
+  };
+}
+
+function fakeKube(options: { failPatch?: number; pods?: PodInfo[] } = {}) {
+  const node: NodeInfo = {
+    name: "n1",
+    unschedulable: false,
+    annotations: {},
+    labels: {},
+    taints: [{ key: "other", effect: "NoExecute" }],
+  };
+  const calls: string[] = [];
+  let failPatch = options.failPatch ?? 0;
+  const kube: Kube = {
+    getNode(name) {
+      calls.push(`getNode ${name}`);
+      return Promise.resolve(structuredClone(node));
+    },
+    patchNode(name, patch) {
+      calls.push(`patchNode ${name} ${JSON.stringify(patch)}`);
+      if (failPatch-- > 0) return Promise.reject(new Error("patch node n1: 500"));
+      if (patch.unschedulable !== undefined) node.unschedulable = patch.unschedulable;
+      if (patch.taints) node.taints = patch.taints as Taint[];
+      for (const [k, v] of Object.entries(patch.annotations ?? {})) {
+        if (v === null) delete node.annotations[k];
+        else node.annotations[k] = v;
+      }
+      return Promise.resolve();
+    },
+    getPod(ref) {
+      calls.push(`getPod ${ref.namespace}/${ref.name}`);
+      return Promise.resolve(
+        ref.name === "sth-own"
+          ? {
+            namespace: ref.namespace,
+            name: ref.name,
+            uid: "u",
+            nodeName: "n-from-pod",
+            ownerKinds: ["DaemonSet"],
+            isMirror: false,
+            hasEmptyDir: false,
+          }
+          : null,
+      );
+    },
+    listPodsOnNode(name) {
+      calls.push(`listPods ${name}`);
+      return Promise.resolve(options.pods ?? []);
+    },
+    evictPod() {
+      return Promise.resolve({ status: "evicted" as const });
+    },
+    createNodeEvent(name, event) {
+      calls.push(`event ${name} ${event.reason}`);
+      return Promise.resolve();
+    },
+  };
+  return { kube, node, calls };
+}
+
+function fakeNotifier(targets = ["webhook"]) {
+  const sent: Message[] = [];
+  const notifier: Notifier = {
+    targets,
+    send(message) {
+      sent.push(message);
+      return Promise.resolve(targets.map((target) => ({ target, ok: true, attempts: 1 })));
+    },
+  };
+  return { notifier, sent };
+}
+
+const DRAINED: DrainResult = {
+  evicted: ["default/web-1"],
+  remaining: [],
+  failed: [],
+  skipped: [{ pod: "kube-system/ds-1", reason: "DaemonSet" }],
+};
+
+function setup(
+  options: Partial<HandlerOptions> = {},
+  kubeOptions: Parameters<typeof fakeKube>[0] = {},
+) {
+  const k = fakeKube(kubeOptions);
+  const n = fakeNotifier();
+  const logger = createMemoryLogger();
+  const metrics = createMetrics();
+  const drains: Array<{ node: string; gracePeriodSeconds?: number; deadline: Date }> = [];
+  const detaches: Array<{ region: string; id: string; dryRun?: boolean }> = [];
+  let t = NOW.getTime();
+  const handler = createHandler({
+    kube: () => Promise.resolve(k.kube),
+    drainer: () => ({
+      drain(node, o) {
+        drains.push({ node, gracePeriodSeconds: o.gracePeriodSeconds, deadline: o.deadline });
+        return Promise.resolve(DRAINED);
+      },
+    }),
+    asg: (region) => ({
+      detach(id, o) {
+        detaches.push({ region, id, dryRun: o?.dryRun });
+        return Promise.resolve<AsgResult>({
+          status: o?.dryRun ? "dry-run" : "detached",
+          group: "asg-1",
+        });
+      },
+    }),
+    notifier: n.notifier,
+    identity: () =>
+      Promise.resolve({
+        instanceId: "i-1",
+        instanceType: "m5.large",
+        availabilityZone: "us-east-1a",
+        region: "us-east-1",
+      }),
+    logger,
+    metrics,
+    now: () => new Date(t),
+    sleep: (ms) => {
+      t += ms;
+      return Promise.resolve();
+    },
+  }, {
+    nodeName: "n1",
+    dryRun: false,
+    rebalanceAction: "notify",
+    detachAsg: true,
+    ...options,
+  });
+  return { handler, ...k, ...n, logger, metrics, drains, detaches };
+}
+
+Deno.test("handler cordons, taints, drains, detaches and sends start then result", async () => {
+  const s = setup({ gracePeriodSeconds: 20 });
+  const report = await s.handler.handle(notice());
+  assert.equal(s.node.unschedulable, true);
+  assert.deepEqual(s.node.taints, [
+    { key: "other", effect: "NoExecute" },
+    { key: TAINT_KEY, value: "spot-interruption", effect: "NoSchedule" },
+  ]);
+  assert.equal(
+    JSON.parse(s.node.annotations[annotationKey("spot-interruption")]).phase,
+    "done",
+  );
+  assert.deepEqual(s.drains, [{
+    node: "n1",
+    gracePeriodSeconds: 20,
+    deadline: new Date("2026-11-25T10:01:55Z"),
+  }]);
+  assert.deepEqual(s.detaches, [{ region: "us-east-1", id: "i-1", dryRun: undefined }]);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.deepEqual(s.sent[0].plan, ["cordon", "taint", "drain", "detach-asg"]);
+  assert.equal(s.sent[0].context.instanceId, "i-1");
+  assert.deepEqual(report, { drain: DRAINED, asg: { status: "detached", group: "asg-1" } });
+  const result = s.sent[1];
+  assert.equal(result.phase, "result");
+  if (result.phase === "result") assert.deepEqual(result.report, report);
+  assert.equal(s.metrics.get("sth_notices_total", { kind: "spot-interruption" }), 1);
+  assert.ok(s.calls.some((c) => c.startsWith("event n1 SpotTerminationNotice")));
+});
+
+Deno.test("handler cordons with one patch before the drain starts", async () => {
+  const s = setup();
+  await s.handler.handle(notice());
+  const patches = s.calls.filter((c) => c.startsWith("patchNode"));
+  assert.equal(patches.length, 2, "one cordon patch, one 'done' annotation");
+  const first = JSON.parse(patches[0].slice("patchNode n1 ".length));
+  assert.equal(first.unschedulable, true);
+  assert.equal(JSON.parse(first.annotations[annotationKey("spot-interruption")]).phase, "started");
+});
+
+Deno.test("handler skips a notice a previous run finished", async () => {
+  const s = setup();
+  s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({
+    id: notice().id,
+    phase: "done",
+    at: NOW.toISOString(),
+  });
+  assert.equal(await s.handler.handle(notice()), undefined);
+  assert.equal(s.sent.length, 0);
+  assert.equal(s.drains.length, 0);
+  assert.ok(s.logger.lines.some((l) => l.includes("already handled")));
+});
+
+Deno.test("handler resumes a notice a previous run started without re-sending the start message", async () => {
+  const s = setup();
+  s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({
+    id: notice().id,
+    phase: "started",
+    at: NOW.toISOString(),
+  });
+  await s.handler.handle(notice());
+  assert.equal(s.drains.length, 1);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["result"]);
+});
+
+Deno.test("handler handles a new notice of a kind handled before for another id", async () => {
+  const s = setup();
+  s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({
+    id: "spot-interruption:older",
+    phase: "done",
+    at: NOW.toISOString(),
+  });
+  await s.handler.handle(notice());
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+});
+
+Deno.test("handler only notifies on a rebalance recommendation by default", async () => {
+  const s = setup();
+  const report = await s.handler.handle(notice("rebalance-recommendation", "rebalance"));
+  assert.deepEqual(report, {});
+  assert.equal(s.node.unschedulable, false);
+  assert.equal(s.drains.length, 0);
+  assert.equal(s.detaches.length, 0);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.ok(s.node.annotations[annotationKey("rebalance-recommendation")], "remembered");
+});
+
+Deno.test("handler cordons without draining when REBALANCE_ACTION=cordon", async () => {
+  const s = setup({ rebalanceAction: "cordon" });
+  await s.handler.handle(notice("rebalance-recommendation", "rebalance"));
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(s.drains.length, 0);
+});
+
+Deno.test("handler in dry run changes nothing but reports what it would do", async () => {
+  const pods: PodInfo[] = [
+    {
+      namespace: "default",
+      name: "web-1",
+      uid: "1",
+      ownerKinds: ["ReplicaSet"],
+      isMirror: false,
+      hasEmptyDir: false,
+      phase: "Running",
+    },
+    {
+      namespace: "kube-system",
+      name: "ds-1",
+      uid: "2",
+      ownerKinds: ["DaemonSet"],
+      isMirror: false,
+      hasEmptyDir: false,
+      phase: "Running",
+    },
+  ];
+  const s = setup({ dryRun: true }, { pods });
+  const report = await s.handler.handle(notice());
+  assert.equal(s.calls.filter((c) => c.startsWith("patchNode")).length, 0);
+  assert.equal(s.calls.filter((c) => c.startsWith("event")).length, 0);
+  assert.equal(s.drains.length, 0);
+  assert.deepEqual(s.detaches, [{ region: "us-east-1", id: "i-1", dryRun: true }]);
+  assert.deepEqual(report!.drain!.remaining, [{
+    pod: "default/web-1",
+    reason: "dry run: would be evicted",
+  }]);
+  assert.equal(report!.drain!.skipped.length, 1);
+  assert.deepEqual(s.sent.map((m) => [m.phase, m.dryRun]), [["start", true], ["result", true]]);
+});
+
+Deno.test("handler retries a failing cordon patch until it works", async () => {
+  const s = setup({}, { failPatch: 2 });
+  await s.handler.handle(notice());
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(s.calls.filter((c) => c.startsWith("patchNode")).length, 4);
+  assert.ok(s.logger.lines.some((l) => l.includes("retrying until the deadline")));
+});
+
+Deno.test("handler still drains and notifies when the cordon never succeeds", async () => {
+  const s = setup({}, { failPatch: 1000 });
+  await s.handler.handle(notice());
+  assert.equal(s.node.unschedulable, false);
+  assert.equal(s.drains.length, 1);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.ok(s.logger.lines.some((l) => l.includes("could not cordon")));
+});
+
+Deno.test("handler notifies even when the Kubernetes API cannot be reached", async () => {
+  const n = fakeNotifier();
+  const logger = createMemoryLogger();
+  let t = NOW.getTime();
+  const handler = createHandler({
+    kube: () => Promise.reject(new Error("connect ECONNREFUSED")),
+    drainer: () => {
+      throw new Error("must not drain without an API");
+    },
+    notifier: n.notifier,
+    identity: () => Promise.reject(new Error("IMDS down")),
+    logger,
+    now: () => new Date(t),
+    sleep: (ms) => {
+      t += ms;
+      return Promise.resolve();
+    },
+  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  const report = await handler.handle(notice());
+  assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(n.sent[0].context.instanceId, "unknown");
+  assert.deepEqual(report!.drain, { evicted: [], remaining: [], failed: [], skipped: [] });
+  assert.ok(logger.lines.some((l) => l.includes("Kubernetes API unreachable")));
+});
+
+Deno.test("handler finds its node from its own pod when NODE_NAME is unset", async () => {
+  const s = setup({ nodeName: undefined, ownPod: { namespace: "kube-system", name: "sth-own" } });
+  assert.equal(await s.handler.nodeName(), "n-from-pod");
+  await s.handler.handle(notice());
+  assert.deepEqual(s.drains.map((d) => d.node), ["n-from-pod"]);
+});
+
+Deno.test("handler settled waits for notices in flight", async () => {
+  const s = setup();
+  const p = s.handler.handle(notice());
+  await s.handler.settled();
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  await p;
+});
+
+Deno.test("handler reports a failed detach when the detacher cannot be created", async () => {
+  const n = fakeNotifier();
+  const k = fakeKube();
+  const handler = createHandler({
+    kube: () => Promise.resolve(k.kube),
+    drainer: () => ({ drain: () => Promise.resolve(DRAINED) }),
+    asg: () => {
+      throw new TypeError('AWS_REGION: "unknown" is not a region');
+    },
+    notifier: n.notifier,
+    identity: () => Promise.reject(new Error("IMDS down")),
+    logger: createMemoryLogger(),
+  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: true });
+  const report = await handler.handle(notice());
+  assert.equal(report!.asg!.status, "failed");
+  assert.match(report!.asg!.message!, /region/);
+  assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
+});
