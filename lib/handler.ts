@@ -187,12 +187,11 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   async function run(notice: Notice): Promise<HandlingReport | undefined> {
     deps.metrics?.inc("sth_notices_total", { kind: notice.kind });
     const plan = planFor(notice, options);
-    logger.info("notice received", {
+    // The monitor already logged the notice itself; this line says what will be done about it.
+    logger.info("handling notice", {
       kind: notice.kind,
-      action: notice.action,
-      noticeTime: notice.noticeTime,
-      deadline: notice.deadline,
       plan: plan.length ? plan.join(",") : "notify",
+      dryRun: options.dryRun || undefined,
     });
     const id = await identity();
     const retry = {

@@ -22,7 +22,7 @@ export const METRIC_DEFINITIONS = {
   sth_notices_total: { type: "counter", help: "Notices handled, by kind." },
   sth_evictions_total: {
     type: "counter",
-    help: "Pod eviction outcomes (evicted, gone, blocked, failed, timeout).",
+    help: "Pod eviction outcomes (evicted, gone, blocked, failed, timeout, aborted).",
   },
   sth_notifications_total: {
     type: "counter",
