@@ -35,6 +35,8 @@ export interface HandlerProcess {
   readonly status: Promise<Deno.CommandStatus>;
   /** SIGTERM, then wait for exit. */
   stop(): Promise<Deno.CommandStatus>;
+  /** Send a signal, e.g. SIGKILL to simulate a crash. */
+  kill(signal: Deno.Signal): void;
 }
 
 /** Options of {@linkcode spawnHandler}. */
@@ -128,6 +130,9 @@ export function spawnHandler(options: SpawnOptions): HandlerProcess {
         waiters.add(check);
         check();
       });
+    },
+    kill(signal) {
+      child.kill(signal);
     },
     async stop() {
       try {
