@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime, sampleMaintenanceEvent } from "../tools/mock_imds.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { withHandler } from "../tools/stack.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
@@ -31,15 +31,13 @@ function events(requests: { path: string; body: string }[]): WebhookEventV1[] {
 }
 
 Deno.test("e2e: a spot interruption cordons, taints, drains, detaches and notifies two targets", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { spot: { action: "terminate", afterMs: 300 } } },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: {
-      ...stack.env,
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { spot: { action: "terminate", afterMs: 300 } } },
+    },
+    (stack) => ({
       POD_NAME: DEMO_HANDLER_POD.name,
       NAMESPACE: DEMO_HANDLER_POD.namespace,
       CLUSTER: "prod-eu",
@@ -47,160 +45,144 @@ Deno.test("e2e: a spot interruption cordons, taints, drains, detaches and notifi
       GRACE_PERIOD: "25",
       SLACK_URL: `${stack.sink.url}/slack/T000/B000/secret-token`,
       SLACK_CHANNEL: "#ops",
+    }),
+    async (stack, handler) => {
+      await stack.sink.waitFor(2, { pathPrefix: "/webhook" });
+      await stack.sink.waitFor(2, { pathPrefix: "/slack" });
+      await handler.waitForLine(/notice handled/);
+
+      const node = stack.api.node(NODE) as NodeObject;
+      assert.equal(node.spec?.unschedulable, true);
+      assert.deepEqual(node.spec?.taints, [{
+        key: "spot-termination-handler/notice",
+        value: "spot-interruption",
+        effect: "NoSchedule",
+      }]);
+      const state = JSON.parse(
+        node.metadata.annotations!["spot-termination-handler/spot-interruption"],
+      );
+      assert.equal(state.phase, "done");
+
+      const evictions = stack.api.evictions();
+      assert.deepEqual(
+        [...new Set(evictions.map((e) => `${e.namespace}/${e.name}`))].sort(),
+        EVICTABLE,
+      );
+      assert.ok(evictions.every((e) => e.gracePeriodSeconds === 25), "GRACE_PERIOD honoured");
+
+      const detach = stack.asg.requests.find((r) => r.action === "DetachInstances");
+      assert.ok(detach, "DetachInstances called");
+      assert.equal(detach.params.AutoScalingGroupName, "spot-workers");
+      assert.equal(detach.params["InstanceIds.member.1"], "i-1234567890abcdef0");
+      assert.equal(detach.params.ShouldDecrementDesiredCapacity, "false");
+
+      const [start, result] = events(stack.sink.requests);
+      assert.equal(start.event, "notice");
+      assert.equal(start.kind, "spot-interruption");
+      assert.equal(start.cluster, "prod-eu");
+      assert.equal(start.node, NODE);
+      assert.equal(start.instanceId, "i-1234567890abcdef0");
+      assert.deepEqual(start.plan, ["cordon", "taint", "drain", "detach-asg"]);
+      assert.equal(result.event, "result");
+      assert.deepEqual([...result.result!.evicted].sort(), EVICTABLE);
+      assert.deepEqual(result.result!.remaining, []);
+      assert.equal(result.result!.asg?.status, "detached");
+      assert.ok(result.result!.skipped.some((s) => s.pod === "kube-system/kube-proxy-7bq4s"));
+
+      const slack = stack.sink.requests.filter((r) => r.path.startsWith("/slack"));
+      assert.match(slack[0].contentType, /application\/x-www-form-urlencoded/);
+      const payload = JSON.parse(new URLSearchParams(slack[0].body).get("payload")!);
+      assert.equal(payload.channel, "#ops");
+      assert.equal(payload.attachments[0].title, ":warning: Spot Termination (prod-eu)");
+      assert.equal(payload.attachments[0].color, "danger");
+
+      const log = handler.lines.join("\n");
+      assert.ok(!log.includes("secret-token"), "the Slack URL never reaches the log");
+      assert.match(
+        log,
+        /Polling http:\/\/127\.0\.0\.1:\d+\/latest\/meta-data\/spot\/instance-action every 0\.2 second\(s\)/,
+      );
     },
-  });
-  try {
-    await stack.sink.waitFor(2, { pathPrefix: "/webhook" });
-    await stack.sink.waitFor(2, { pathPrefix: "/slack" });
-    await handler.waitForLine(/notice handled/);
-
-    const node = stack.api.node(NODE) as NodeObject;
-    assert.equal(node.spec?.unschedulable, true);
-    assert.deepEqual(node.spec?.taints, [{
-      key: "spot-termination-handler/notice",
-      value: "spot-interruption",
-      effect: "NoSchedule",
-    }]);
-    const state = JSON.parse(
-      node.metadata.annotations!["spot-termination-handler/spot-interruption"],
-    );
-    assert.equal(state.phase, "done");
-
-    const evictions = stack.api.evictions();
-    assert.deepEqual(
-      [...new Set(evictions.map((e) => `${e.namespace}/${e.name}`))].sort(),
-      EVICTABLE,
-    );
-    assert.ok(evictions.every((e) => e.gracePeriodSeconds === 25), "GRACE_PERIOD honoured");
-
-    const detach = stack.asg.requests.find((r) => r.action === "DetachInstances");
-    assert.ok(detach, "DetachInstances called");
-    assert.equal(detach.params.AutoScalingGroupName, "spot-workers");
-    assert.equal(detach.params["InstanceIds.member.1"], "i-1234567890abcdef0");
-    assert.equal(detach.params.ShouldDecrementDesiredCapacity, "false");
-
-    const [start, result] = events(stack.sink.requests);
-    assert.equal(start.event, "notice");
-    assert.equal(start.kind, "spot-interruption");
-    assert.equal(start.cluster, "prod-eu");
-    assert.equal(start.node, NODE);
-    assert.equal(start.instanceId, "i-1234567890abcdef0");
-    assert.deepEqual(start.plan, ["cordon", "taint", "drain", "detach-asg"]);
-    assert.equal(result.event, "result");
-    assert.deepEqual([...result.result!.evicted].sort(), EVICTABLE);
-    assert.deepEqual(result.result!.remaining, []);
-    assert.equal(result.result!.asg?.status, "detached");
-    assert.ok(result.result!.skipped.some((s) => s.pod === "kube-system/kube-proxy-7bq4s"));
-
-    const slack = stack.sink.requests.filter((r) => r.path.startsWith("/slack"));
-    assert.match(slack[0].contentType, /application\/x-www-form-urlencoded/);
-    const payload = JSON.parse(new URLSearchParams(slack[0].body).get("payload")!);
-    assert.equal(payload.channel, "#ops");
-    assert.equal(payload.attachments[0].title, ":warning: Spot Termination (prod-eu)");
-    assert.equal(payload.attachments[0].color, "danger");
-
-    const log = handler.lines.join("\n");
-    assert.ok(!log.includes("secret-token"), "the Slack URL never reaches the log");
-    assert.match(
-      log,
-      /Polling http:\/\/127\.0\.0\.1:\d+\/latest\/meta-data\/spot\/instance-action every 0\.2 second\(s\)/,
-    );
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  );
 });
 
 Deno.test("e2e: a rebalance recommendation only notifies by default", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { rebalance: { afterMs: 200 } } },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: { ...stack.env, NODE_NAME: NODE },
-  });
-  try {
-    await stack.sink.waitFor(2, { pathPrefix: "/webhook" });
-    await handler.waitForLine(/notice handled/);
-    const node = stack.api.node(NODE) as NodeObject;
-    assert.notEqual(node.spec?.unschedulable, true);
-    assert.deepEqual(node.spec?.taints ?? [], []);
-    assert.deepEqual(stack.api.evictions(), []);
-    const [start, result] = events(stack.sink.requests);
-    assert.equal(start.kind, "rebalance-recommendation");
-    assert.deepEqual(start.plan, []);
-    assert.equal(result.result!.drained, false);
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { rebalance: { afterMs: 200 } } },
+    },
+    { NODE_NAME: NODE },
+    async (stack, handler) => {
+      await stack.sink.waitFor(2, { pathPrefix: "/webhook" });
+      await handler.waitForLine(/notice handled/);
+      const node = stack.api.node(NODE) as NodeObject;
+      assert.notEqual(node.spec?.unschedulable, true);
+      assert.deepEqual(node.spec?.taints ?? [], []);
+      assert.deepEqual(stack.api.evictions(), []);
+      const [start, result] = events(stack.sink.requests);
+      assert.equal(start.kind, "rebalance-recommendation");
+      assert.deepEqual(start.plan, []);
+      assert.equal(result.result!.drained, false);
+    },
+  );
 });
 
 Deno.test("e2e: REBALANCE_ACTION=cordon cordons on a rebalance recommendation without draining", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { rebalance: { afterMs: 200 } } },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: { ...stack.env, REBALANCE_ACTION: "cordon" },
-  });
-  try {
-    await handler.waitForLine(/notice handled/);
-    assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
-    assert.deepEqual(stack.api.evictions(), []);
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { rebalance: { afterMs: 200 } } },
+    },
+    { REBALANCE_ACTION: "cordon" },
+    async (stack, handler) => {
+      await handler.waitForLine(/notice handled/);
+      assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
+      assert.deepEqual(stack.api.evictions(), []);
+    },
+  );
 });
 
 Deno.test("e2e: scheduled maintenance cordons and drains before NotBefore", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { maintenance: [sampleMaintenanceEvent(Date.now(), 3_600_000)] } },
-  });
-  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
-  try {
-    await handler.waitForLine(/notice handled/);
-    assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
-    const evicted = new Set(stack.api.evictions().map((e) => `${e.namespace}/${e.name}`));
-    assert.deepEqual([...evicted].sort(), EVICTABLE);
-    const [start] = events(stack.sink.requests);
-    assert.equal(start.kind, "scheduled-maintenance");
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { maintenance: [sampleMaintenanceEvent(Date.now(), 3_600_000)] } },
+    },
+    {},
+    async (stack, handler) => {
+      await handler.waitForLine(/notice handled/);
+      assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
+      const evicted = new Set(stack.api.evictions().map((e) => `${e.namespace}/${e.name}`));
+      assert.deepEqual([...evicted].sort(), EVICTABLE);
+      const [start] = events(stack.sink.requests);
+      assert.equal(start.kind, "scheduled-maintenance");
+    },
+  );
 });
 
 Deno.test("e2e: an ASG target lifecycle state of Terminated drains the node", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { lifecycleState: "Terminated" } },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: { ...stack.env, DETACH_ASG: "true" },
-  });
-  try {
-    await handler.waitForLine(/notice handled/);
-    assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
-    assert.equal(new Set(stack.api.evictions().map((e) => e.name)).size, EVICTABLE.length);
-    assert.ok(
-      !stack.asg.requests.some((r) => r.action === "DetachInstances"),
-      "the group is already replacing the instance",
-    );
-    assert.equal(events(stack.sink.requests)[0].kind, "asg-termination");
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { lifecycleState: "Terminated" } },
+    },
+    { DETACH_ASG: "true" },
+    async (stack, handler) => {
+      await handler.waitForLine(/notice handled/);
+      assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
+      assert.equal(new Set(stack.api.evictions().map((e) => e.name)).size, EVICTABLE.length);
+      assert.ok(
+        !stack.asg.requests.some((r) => r.action === "DetachInstances"),
+        "the group is already replacing the instance",
+      );
+      assert.equal(events(stack.sink.requests)[0].kind, "asg-termination");
+    },
+  );
 });
 
 Deno.test("e2e: a PodDisruptionBudget that never allows eviction is reported at the deadline", async () => {
@@ -209,54 +191,52 @@ Deno.test("e2e: a PodDisruptionBudget that never allows eviction is reported at 
   );
   // A notice 8 s out gives a deadline 3 s out (5 s safety margin).
   const time = formatNoticeTime(new Date(Date.now() + 8000));
-  const stack = await startStack({
-    node: NODE,
-    api: { pods },
-    imds: { scenario: { spot: { action: "terminate", time } } },
-  });
-  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
-  try {
-    const [, result] = await stack.sink.waitFor(2, { pathPrefix: "/webhook", timeoutMs: 30_000 })
-      .then((r) => r.map((x) => JSON.parse(x.body) as WebhookEventV1));
-    assert.equal(result.result!.evicted.length, EVICTABLE.length - 1);
-    assert.deepEqual(result.result!.remaining.map((r) => r.pod), [
-      "default/payments-6c9d8f5b7-r2d2x",
-    ]);
-    assert.match(result.result!.remaining[0].reason, /PodDisruptionBudget/);
-    const refusals = stack.api.requests.filter((r) =>
-      r.subresource === "eviction" && r.name?.startsWith("payments") && r.status === 429
-    );
-    assert.ok(refusals.length >= 2, `retried the blocked eviction (${refusals.length} tries)`);
-    const last = Math.max(...refusals.map((r) => r.at));
-    assert.ok(last <= new Date(time).getTime() - 5000 + 1500, "no retries long after the deadline");
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods },
+      imds: { scenario: { spot: { action: "terminate", time } } },
+    },
+    {},
+    async (stack) => {
+      const [, result] = await stack.sink.waitFor(2, { pathPrefix: "/webhook", timeoutMs: 30_000 })
+        .then((r) => r.map((x) => JSON.parse(x.body) as WebhookEventV1));
+      assert.equal(result.result!.evicted.length, EVICTABLE.length - 1);
+      assert.deepEqual(result.result!.remaining.map((r) => r.pod), [
+        "default/payments-6c9d8f5b7-r2d2x",
+      ]);
+      assert.match(result.result!.remaining[0].reason, /PodDisruptionBudget/);
+      const refusals = stack.api.requests.filter((r) =>
+        r.subresource === "eviction" && r.name?.startsWith("payments") && r.status === 429
+      );
+      assert.ok(refusals.length >= 2, `retried the blocked eviction (${refusals.length} tries)`);
+      const last = Math.max(...refusals.map((r) => r.at));
+      assert.ok(
+        last <= new Date(time).getTime() - 5000 + 1500,
+        "no retries long after the deadline",
+      );
+    },
+  );
 });
 
 Deno.test("e2e: DRY_RUN changes nothing and notifies what would be done", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { spot: { afterMs: 200 } } },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: { ...stack.env, DRY_RUN: "true", DETACH_ASG: "true" },
-  });
-  try {
-    const [start, result] = (await stack.sink.waitFor(2, { pathPrefix: "/webhook" })).map((r) =>
-      JSON.parse(r.body) as WebhookEventV1
-    );
-    assert.equal(start.dryRun, true);
-    assert.equal(result.result!.asg?.status, "dry-run");
-    assert.equal(result.result!.remaining.length, EVICTABLE.length + 0);
-    const writes = stack.api.requests.filter((r) => !["get", "list", "watch"].includes(r.verb));
-    assert.deepEqual(writes, []);
-    assert.ok(!stack.asg.requests.some((r) => r.action === "DetachInstances"));
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { spot: { afterMs: 200 } } },
+    },
+    { DRY_RUN: "true", DETACH_ASG: "true" },
+    async (stack) => {
+      const [start, result] = (await stack.sink.waitFor(2, { pathPrefix: "/webhook" })).map((r) =>
+        JSON.parse(r.body) as WebhookEventV1
+      );
+      assert.equal(start.dryRun, true);
+      assert.equal(result.result!.asg?.status, "dry-run");
+      assert.equal(result.result!.remaining.length, EVICTABLE.length + 0);
+      const writes = stack.api.requests.filter((r) => !["get", "list", "watch"].includes(r.verb));
+      assert.deepEqual(writes, []);
+      assert.ok(!stack.asg.requests.some((r) => r.action === "DetachInstances"));
+    },
+  );
 });

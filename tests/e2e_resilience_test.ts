@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler, startStack, withHandler } from "../tools/stack.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
@@ -70,10 +70,8 @@ Deno.test("e2e: a handler restarted mid-drain finishes the drain without a secon
 });
 
 Deno.test("e2e: IMDS errors, hangs and garbage are survived and the notice is still handled", async () => {
-  const stack = await startStack({ node: NODE, api: { pods: demoPods(NODE) } });
-  stack.imds.fault({ status: 500, times: 6 });
-  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
-  try {
+  await withHandler({ node: NODE, api: { pods: demoPods(NODE) } }, {}, async (stack, handler) => {
+    stack.imds.fault({ status: 500, times: 6 });
     await handler.waitForLine(/http_5xx|HTTP 500|500/);
     stack.imds.fault({ malformed: true, times: 4, path: "meta-data/spot/instance-action" });
     stack.imds.setScenario({ spot: { afterMs: 0 } });
@@ -81,70 +79,56 @@ Deno.test("e2e: IMDS errors, hangs and garbage are survived and the notice is st
     await handler.waitForLine(/notice handled/, 30_000);
     assert.equal(webhookEvents(stack.sink.requests).length, 2);
     assert.ok(!handler.lines.some((l) => /uncaught|panic/i.test(l)), handler.lines.join("\n"));
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  });
 });
 
 Deno.test("e2e: a hanging IMDS does not stall the poll loop", async () => {
-  const stack = await startStack({ node: NODE, api: { pods: demoPods(NODE) } });
-  stack.imds.fault({ hang: true, times: 3, path: "meta-data/spot/instance-action" });
-  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
-  try {
+  await withHandler({ node: NODE, api: { pods: demoPods(NODE) } }, {}, async (stack, handler) => {
+    stack.imds.fault({ hang: true, times: 3, path: "meta-data/spot/instance-action" });
     await handler.waitForLine(/timeout/i, 30_000);
     stack.imds.setScenario({ spot: { afterMs: 0 } });
     await handler.waitForLine(/notice handled/, 30_000);
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  });
 });
 
 Deno.test("e2e: IMDSv2-only with expired tokens refreshes the token and sees the notice", async () => {
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { requireToken: true },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: { ...stack.env, AWS_EC2_METADATA_V1_DISABLED: "true", LOG_LEVEL: "debug" },
-  });
-  try {
-    await handler.waitForLine(/instance identity/);
-    const putsBefore = stack.imds.requests.filter((r) => r.method === "PUT").length;
-    stack.imds.expireTokens();
-    stack.imds.setScenario({ spot: { afterMs: 500 } });
-    await handler.waitForLine(/notice handled/, 30_000);
-    const puts = stack.imds.requests.filter((r) => r.method === "PUT").length;
-    assert.ok(puts > putsBefore, "a fresh token was requested after the 401");
-    assert.ok(stack.imds.requests.some((r) => r.status === 401), "the mock refused the old token");
-    assert.ok(
-      stack.imds.requests.filter((r) => r.method === "GET").every((r) => r.hadToken),
-      "never fell back to IMDSv1",
-    );
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { requireToken: true },
+    },
+    { AWS_EC2_METADATA_V1_DISABLED: "true", LOG_LEVEL: "debug" },
+    async (stack, handler) => {
+      await handler.waitForLine(/instance identity/);
+      const putsBefore = stack.imds.requests.filter((r) => r.method === "PUT").length;
+      stack.imds.expireTokens();
+      stack.imds.setScenario({ spot: { afterMs: 500 } });
+      await handler.waitForLine(/notice handled/, 30_000);
+      const puts = stack.imds.requests.filter((r) => r.method === "PUT").length;
+      assert.ok(puts > putsBefore, "a fresh token was requested after the 401");
+      assert.ok(
+        stack.imds.requests.some((r) => r.status === 401),
+        "the mock refused the old token",
+      );
+      assert.ok(
+        stack.imds.requests.filter((r) => r.method === "GET").every((r) => r.hadToken),
+        "never fell back to IMDSv1",
+      );
+    },
+  );
 });
 
 Deno.test("e2e: an unreachable IMDS is logged and retried, never fatal", async () => {
-  const stack = await startStack({ node: NODE });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
+  await withHandler({ node: NODE }, {
     // Port 9 on loopback: nothing listens there, connections are refused at once.
-    env: { ...stack.env, AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:9" },
-  });
-  try {
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:9",
+  }, async (_stack, handler) => {
     await handler.waitForLine(/refused/i);
     await handler.waitForLine(/instance identity not available yet/);
     const status = await handler.stop();
     assert.equal(status.code, 0, "SIGTERM ends it cleanly");
-  } finally {
-    await stack.close();
-  }
+  });
 });
 
 Deno.test("e2e: invalid environment values exit 2 with one line per problem and no secret", async () => {
@@ -197,32 +181,28 @@ Deno.test("e2e: the metrics endpoint counts polls and the notice", async () => {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   const time = formatNoticeTime(new Date(Date.now() + 120_000));
-  const stack = await startStack({
-    node: NODE,
-    api: { pods: demoPods(NODE) },
-    imds: { scenario: { spot: { time, afterMs: 300 } } },
-  });
-  const handler = spawnHandler({
-    kubeconfig: stack.kubeconfig,
-    env: { ...stack.env, METRICS_PORT: String(port) },
-  });
-  try {
-    await handler.waitForLine(/notice handled/);
-    const health = await fetch(`http://127.0.0.1:${port}/healthz`);
-    assert.equal(health.status, 200);
-    await health.body?.cancel();
-    const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
-    assert.equal(ready.status, 200);
-    await ready.body?.cancel();
-    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-    assert.match(text, /^sth_notices_total\{kind="spot-interruption"\} 1$/m);
-    assert.match(text, /^sth_evictions_total\{outcome="evicted"\} \d+$/m);
-    assert.match(text, /^sth_notifications_total\{outcome="ok",target="webhook"\} 2$/m);
-    const polls = Number(text.match(/^sth_imds_polls_total (\d+)$/m)?.[1]);
-    assert.ok(polls >= 1, text);
-    assert.ok(!text.includes(stack.sink.url), "no webhook URL in metrics");
-  } finally {
-    await handler.stop();
-    await stack.close();
-  }
+  await withHandler(
+    {
+      node: NODE,
+      api: { pods: demoPods(NODE) },
+      imds: { scenario: { spot: { time, afterMs: 300 } } },
+    },
+    { METRICS_PORT: String(port) },
+    async (stack, handler) => {
+      await handler.waitForLine(/notice handled/);
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assert.equal(health.status, 200);
+      await health.body?.cancel();
+      const ready = await fetch(`http://127.0.0.1:${port}/readyz`);
+      assert.equal(ready.status, 200);
+      await ready.body?.cancel();
+      const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      assert.match(text, /^sth_notices_total\{kind="spot-interruption"\} 1$/m);
+      assert.match(text, /^sth_evictions_total\{outcome="evicted"\} \d+$/m);
+      assert.match(text, /^sth_notifications_total\{outcome="ok",target="webhook"\} 2$/m);
+      const polls = Number(text.match(/^sth_imds_polls_total (\d+)$/m)?.[1]);
+      assert.ok(polls >= 1, text);
+      assert.ok(!text.includes(stack.sink.url), "no webhook URL in metrics");
+    },
+  );
 });

@@ -217,3 +217,30 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     },
   };
 }
+
+/**
+ * Start a stack, run the handler in it with `env` added to the stack's own, run `body`, and
+ * always clean both up.
+ *
+ * @example
+ * ```ts
+ * await withHandler({ imds: { scenario: { spot: {} } } }, {}, async (stack, handler) => {
+ *   await handler.waitForLine(/notice handled/);
+ * });
+ * ```
+ */
+export async function withHandler(
+  options: StackOptions,
+  env: Record<string, string> | ((stack: Stack) => Record<string, string>),
+  body: (stack: Stack, handler: HandlerProcess) => Promise<void>,
+): Promise<void> {
+  const stack = await startStack(options);
+  const extra = typeof env === "function" ? env(stack) : env;
+  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env: { ...stack.env, ...extra } });
+  try {
+    await body(stack, handler);
+  } finally {
+    await handler.stop();
+    await stack.close();
+  }
+}
