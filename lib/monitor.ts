@@ -169,7 +169,7 @@ export function parseTerminationTime(body: string, now: Date, marginMs?: number)
  * @example
  * ```ts
  * parseRebalance('{"noticeTime":"2026-11-25T10:00:00Z"}', new Date()).id;
- * // "rebalance-recommendation:2026-11-25T10:00:00Z"
+ * // "rebalance-recommendation"
  * ```
  */
 export function parseRebalance(body: string, now: Date, marginMs?: number): Notice {
@@ -177,7 +177,9 @@ export function parseRebalance(body: string, now: Date, marginMs?: number): Noti
   const value = parseJsonObject(body, path);
   const time = parseRfc3339(value.noticeTime, `${path} "noticeTime"`);
   return {
-    id: `rebalance-recommendation:${idTime(time)}`,
+    // An instance gets one rebalance recommendation in its life. Some mocks (AEMM by default)
+    // stamp each answer with the request time; keying the id on it would re-notify every poll.
+    id: "rebalance-recommendation",
     kind: "rebalance-recommendation",
     noticeTime: time,
     deadline: computeDeadline(time, now, marginMs),

@@ -89,10 +89,16 @@ Deno.test("parseTerminationTime rejects anything but an RFC 3339 time", () => {
   }
 });
 
+Deno.test("parseRebalance keeps one id whatever the noticeTime, so a moving time is one notice", () => {
+  const a = parseRebalance('{"noticeTime":"2026-11-25T09:59:30Z"}', NOW);
+  const b = parseRebalance('{"noticeTime":"2026-11-25T09:59:31Z"}', NOW);
+  assert.equal(a.id, b.id);
+});
+
 Deno.test("parseRebalance reads noticeTime; the deadline counts from now", () => {
   const body = '{"noticeTime":"2026-11-25T09:59:30Z"}';
   const n = parseRebalance(body, NOW);
-  assert.equal(n.id, "rebalance-recommendation:2026-11-25T09:59:30Z");
+  assert.equal(n.id, "rebalance-recommendation");
   assert.equal(n.kind, "rebalance-recommendation");
   assert.deepEqual(n.noticeTime, new Date("2026-11-25T09:59:30Z"));
   assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
@@ -282,7 +288,7 @@ Deno.test("monitor dispatches rebalance, maintenance and ASG notices from the mo
     await monitor.pollOnce();
     assert.deepEqual(seen.sort(), [
       "asg-termination:Terminated",
-      "rebalance-recommendation:2026-11-25T09:59:00Z",
+      "rebalance-recommendation",
       "scheduled-maintenance:instance-event-0abc",
     ]);
   } finally {
