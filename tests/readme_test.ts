@@ -40,7 +40,7 @@ Deno.test("README shows the payloads the code sends today (run deno task readme 
 
 Deno.test("README's quick start names the demo and test tasks that deno.json defines", async () => {
   const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
-  for (const task of ["demo", "test", "mock-imds", "bench", "ok", "readme"]) {
+  for (const task of ["demo", "test", "mock-imds", "bench", "ok", "readme", "e2e"]) {
     assert.ok(config.tasks[task], `deno.json has no ${task} task`);
     assert.ok(README.includes(`deno task ${task}`), `README does not mention deno task ${task}`);
   }

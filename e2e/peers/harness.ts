@@ -1,0 +1,423 @@
+/**
+ * What the end-to-end scenarios share: bounded waits, the handler as a subprocess, the RBAC
+ * objects of the manifest with a real ServiceAccount token, and an Auto Scaling group in moto.
+ *
+ * @module
+ */
+
+import {
+  AutoScalingClient,
+  CreateAutoScalingGroupCommand,
+  CreateLaunchConfigurationCommand,
+  DescribeAutoScalingGroupsCommand,
+  DescribeAutoScalingInstancesCommand,
+} from "@aws-sdk/client-auto-scaling";
+import { FetchHttpHandler } from "@smithy/fetch-http-handler";
+import { parseAllDocuments } from "yaml";
+import { localPermissions } from "../../lib/permissions.ts";
+import type { KubeApi } from "../../tools/peers/kube_api.ts";
+
+const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Fake credentials: moto accepts any, and nothing here may reach AWS. */
+export const FAKE_AWS_ENV: Readonly<Record<string, string>> = {
+  AWS_ACCESS_KEY_ID: "AKIAE2EPEERSFAKE0000",
+  AWS_SECRET_ACCESS_KEY: "e2e-peers-fake-secret",
+  AWS_REGION: "us-east-1",
+};
+
+/**
+ * Poll `probe` until it returns something other than `undefined`/`false`, at most `timeoutMs`.
+ * The error names what was awaited and, when given, the last state seen.
+ *
+ * @example
+ * ```ts
+ * const node = await waitFor("node cordoned", async () => {
+ *   const n = await api.get<{ spec: { unschedulable?: boolean } }>("/api/v1/nodes/a");
+ *   return n?.spec.unschedulable ? n : undefined;
+ * }, { timeoutMs: 30_000 });
+ * ```
+ */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false> | T | undefined | false,
+  options: { timeoutMs: number; intervalMs?: number; describe?: () => string },
+): Promise<T> {
+  const end = Date.now() + options.timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    if (Date.now() >= end) break;
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+  }
+  const detail = options.describe?.() ??
+    (lastError instanceof Error ? `last error: ${lastError.message}` : "");
+  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}. ${detail}`.trim());
+}
+
+/** One line the handler printed (LOG_FORMAT=json), with `raw` for non-JSON lines. */
+export interface LogLine {
+  msg?: string;
+  level?: string;
+  raw: string;
+  [field: string]: unknown;
+}
+
+/** The handler running as `deno run <HANDLER_PERMISSIONS> --allow-read=<kubeconfig> main.ts`. */
+export interface HandlerProcess {
+  readonly pid: number;
+  /** Every line printed so far, stdout and stderr. */
+  readonly lines: readonly LogLine[];
+  /** Resolve with the first line matching `match`; bounded by `timeoutMs`. */
+  waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs: number): Promise<LogLine>;
+  /** Send a signal and wait (bounded) for the exit; SIGKILL after 20 s. */
+  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
+}
+
+/** Options of {@linkcode startHandler}. */
+export interface StartHandlerOptions {
+  kubeconfigPath: string;
+  /** The handler's environment; nothing else from this process leaks in. */
+  env: Record<string, string>;
+  /** Where the output is also written, for reading after a failure. */
+  logPath: string;
+}
+
+async function pump(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let nl: number;
+    while ((nl = buffer.indexOf("\n")) >= 0) {
+      onLine(buffer.slice(0, nl));
+      buffer = buffer.slice(nl + 1);
+    }
+  }
+  if (buffer) onLine(buffer);
+}
+
+/**
+ * Start main.ts with the shipped permission flags plus read access to the kubeconfig.
+ *
+ * @example
+ * ```ts
+ * const handler = startHandler({ kubeconfigPath, env, logPath: "/tmp/handler.log" });
+ * await handler.waitForLog((l) => l.msg === "node cordoned and tainted", "cordon", 30_000);
+ * await handler.stop();
+ * ```
+ */
+export function startHandler(options: StartHandlerOptions): HandlerProcess {
+  const passthrough: Record<string, string> = {};
+  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
+    const value = Deno.env.get(name);
+    if (value !== undefined) passthrough[name] = value;
+  }
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--quiet",
+      "--no-prompt",
+      ...localPermissions(options.kubeconfigPath),
+      `${REPO_ROOT}/main.ts`,
+    ],
+    cwd: REPO_ROOT,
+    clearEnv: true,
+    env: { ...passthrough, ...options.env, NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const lines: LogLine[] = [];
+  const file = Deno.openSync(options.logPath, { create: true, append: true });
+  const encoder = new TextEncoder();
+  const onLine = (raw: string) => {
+    file.writeSync(encoder.encode(raw + "\n"));
+    let line: LogLine = { raw };
+    try {
+      const parsed = JSON.parse(raw);
+      if (parsed && typeof parsed === "object") line = { ...parsed, raw };
+    } catch {
+      // Not JSON (e.g. a Deno permission prompt or a crash): kept as raw text.
+    }
+    lines.push(line);
+  };
+  const pumps = Promise.all([pump(child.stdout, onLine), pump(child.stderr, onLine)]);
+  const done = Promise.all([child.status, pumps]).then(([status]) => {
+    file.close();
+    return status;
+  });
+  let exited: Deno.CommandStatus | undefined;
+  done.then((s) => exited = s);
+
+  return {
+    pid: child.pid,
+    lines,
+    waitForLog(match, what, timeoutMs) {
+      return waitFor(what, () => {
+        const hit = lines.find(match);
+        if (hit) return hit;
+        if (exited) throw new Error(`handler exited with ${exited.code}`);
+        return undefined;
+      }, {
+        timeoutMs,
+        describe: () =>
+          `handler ${exited ? `exited (${exited.code})` : "running"}; last lines:\n` +
+          lines.slice(-12).map((l) => l.raw).join("\n"),
+      });
+    },
+    async stop(signal: Deno.Signal = "SIGTERM") {
+      if (!exited) {
+        try {
+          child.kill(signal);
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const late = await Promise.race([
+        done.then(() => false),
+        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 20_000)),
+      ]);
+      clearTimeout(timer);
+      if (late) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Exited meanwhile.
+        }
+      }
+      return await done;
+    },
+  };
+}
+
+/**
+ * One sample of a Prometheus text exposition (labels ignored, samples summed), `undefined` when
+ * absent.
+ *
+ * @example
+ * ```ts
+ * await readMetric("http://127.0.0.1:9092/metrics", "sth_imds_polls_total"); // 12
+ * ```
+ */
+export async function readMetric(url: string, name: string): Promise<number | undefined> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+  const text = await res.text();
+  let total: number | undefined;
+  for (const line of text.split("\n")) {
+    const match = line.match(/^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/);
+    if (match?.[1] === name) total = (total ?? 0) + Number(match[3]);
+  }
+  return total;
+}
+
+/** Where the handler's RBAC came from and who it is. */
+export interface HandlerIdentity {
+  /** The manifest applied. */
+  source: string;
+  namespace: string;
+  serviceAccount: string;
+  /** The ClusterRole objects applied, for inspection. */
+  clusterRoles: Record<string, unknown>[];
+}
+
+/**
+ * The deployment manifest whose ServiceAccount and RBAC objects the suite applies, so the
+ * handler runs with exactly the rights the shipped manifest grants.
+ */
+export const MANIFEST_PATH = `${REPO_ROOT}/daemonset.yaml`;
+
+type Obj = Record<string, unknown> & {
+  kind?: string;
+  metadata?: { name?: string; namespace?: string };
+};
+
+/**
+ * Apply the Namespace, ServiceAccount and RBAC objects of `manifestPath` as the admin.
+ *
+ * @example
+ * ```ts
+ * const who = await applyRbac(peers.admin, MANIFEST_PATH);
+ * const token = await serviceAccountToken(peers.admin, who.namespace, {
+ *   serviceAccount: who.serviceAccount,
+ * });
+ * ```
+ */
+export async function applyRbac(admin: KubeApi, manifestPath: string): Promise<HandlerIdentity> {
+  const docs = parseAllDocuments(await Deno.readTextFile(manifestPath))
+    .map((d) => d.toJSON() as Obj | null)
+    .filter((d): d is Obj => !!d && typeof d === "object");
+  const rbac = "/apis/rbac.authorization.k8s.io/v1";
+  const paths: Record<string, (ns: string) => string> = {
+    Namespace: () => "/api/v1/namespaces",
+    ServiceAccount: (ns) => `/api/v1/namespaces/${ns}/serviceaccounts`,
+    ClusterRole: () => `${rbac}/clusterroles`,
+    ClusterRoleBinding: () => `${rbac}/clusterrolebindings`,
+    Role: (ns) => `${rbac}/namespaces/${ns}/roles`,
+    RoleBinding: (ns) => `${rbac}/namespaces/${ns}/rolebindings`,
+  };
+  const order = Object.keys(paths);
+  const wanted = docs
+    .filter((d) => d.kind && d.kind in paths)
+    .sort((a, b) => order.indexOf(a.kind!) - order.indexOf(b.kind!));
+  const sa = wanted.find((d) => d.kind === "ServiceAccount");
+  if (!sa?.metadata?.name) throw new Error(`${manifestPath}: no ServiceAccount`);
+  const namespace = sa.metadata.namespace ?? "default";
+  if (!wanted.some((d) => d.kind === "ClusterRole" || d.kind === "Role")) {
+    throw new Error(`${manifestPath}: no ClusterRole or Role`);
+  }
+  for (const doc of wanted) {
+    const ns = doc.metadata?.namespace ?? "default";
+    await admin.ensure(paths[doc.kind!](ns), doc);
+  }
+  return {
+    source: manifestPath,
+    namespace,
+    serviceAccount: sa.metadata.name,
+    clusterRoles: wanted.filter((d) => d.kind === "ClusterRole"),
+  };
+}
+
+/**
+ * A short-lived token of a ServiceAccount through the TokenRequest API (what
+ * `kubectl create token` does).
+ *
+ * @example
+ * ```ts
+ * const token = await serviceAccountToken(admin, "kube-system", "spot-termination-handler");
+ * ```
+ */
+export async function serviceAccountToken(
+  admin: KubeApi,
+  namespace: string,
+  options: { serviceAccount: string; expirationSeconds?: number },
+): Promise<string> {
+  const path = `/api/v1/namespaces/${namespace}/serviceaccounts/${options.serviceAccount}/token`;
+  const res = await admin.create<{ status?: { token?: string } }>(path, {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: options.expirationSeconds ?? 3600 },
+  });
+  if (!res.status?.token) throw new Error(`${path}: no token in the TokenRequest answer`);
+  return res.status.token;
+}
+
+/**
+ * Ask the API server whether the ServiceAccount may do something (SubjectAccessReview).
+ *
+ * @example
+ * ```ts
+ * await canI(admin, who, { verb: "delete", resource: "pods", namespace: "default" }); // false
+ * ```
+ */
+export async function canI(
+  admin: KubeApi,
+  who: HandlerIdentity,
+  attributes: { verb: string; resource: string; subresource?: string; namespace?: string },
+): Promise<boolean> {
+  const res = await admin.create<{ status?: { allowed?: boolean } }>(
+    "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+    {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SubjectAccessReview",
+      spec: {
+        user: `system:serviceaccount:${who.namespace}:${who.serviceAccount}`,
+        groups: [
+          "system:serviceaccounts",
+          `system:serviceaccounts:${who.namespace}`,
+          "system:authenticated",
+        ],
+        resourceAttributes: attributes,
+      },
+    },
+  );
+  return res.status?.allowed === true;
+}
+
+/** Auto Scaling in moto, as the scenarios use it. */
+export interface AutoScaling {
+  /** Create a launch configuration and a group of `desired` instances; resolves with their ids. */
+  createGroup(name: string, desired: number): Promise<string[]>;
+  /** The group an instance belongs to, or `undefined` when it is in none. */
+  groupOf(instanceId: string): Promise<string | undefined>;
+  desiredCapacity(group: string): Promise<number | undefined>;
+  close(): void;
+}
+
+/**
+ * An Auto Scaling client for moto at `endpoint`, with fake credentials.
+ *
+ * @example
+ * ```ts
+ * const asg = createAutoScaling(peers.motoUrl);
+ * const [instanceId] = await asg.createGroup("e2e-spot", 2);
+ * asg.close();
+ * ```
+ */
+export function createAutoScaling(endpoint: string): AutoScaling {
+  const client = new AutoScalingClient({
+    endpoint,
+    region: FAKE_AWS_ENV.AWS_REGION,
+    credentials: {
+      accessKeyId: FAKE_AWS_ENV.AWS_ACCESS_KEY_ID,
+      secretAccessKey: FAKE_AWS_ENV.AWS_SECRET_ACCESS_KEY,
+    },
+    requestHandler: new FetchHttpHandler(),
+    maxAttempts: 1,
+  });
+  return {
+    async createGroup(name, desired) {
+      await client.send(
+        new CreateLaunchConfigurationCommand({
+          LaunchConfigurationName: `${name}-lc`,
+          ImageId: "ami-12c6146b",
+          InstanceType: "m4.xlarge",
+        }),
+      );
+      await client.send(
+        new CreateAutoScalingGroupCommand({
+          AutoScalingGroupName: name,
+          LaunchConfigurationName: `${name}-lc`,
+          MinSize: 0,
+          MaxSize: desired + 2,
+          DesiredCapacity: desired,
+          AvailabilityZones: ["us-east-1a"],
+        }),
+      );
+      const out = await client.send(
+        new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }),
+      );
+      const ids = (out.AutoScalingGroups?.[0]?.Instances ?? []).map((i) => i.InstanceId!);
+      if (ids.length !== desired) {
+        throw new Error(`moto group ${name}: ${ids.length} instances, wanted ${desired}`);
+      }
+      return ids;
+    },
+    async groupOf(instanceId) {
+      const out = await client.send(
+        new DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+      );
+      return out.AutoScalingInstances?.[0]?.AutoScalingGroupName;
+    },
+    async desiredCapacity(group) {
+      const out = await client.send(
+        new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [group] }),
+      );
+      return out.AutoScalingGroups?.[0]?.DesiredCapacity;
+    },
+    close() {
+      client.destroy();
+    },
+  };
+}

@@ -1,0 +1,540 @@
+/**
+ * End-to-end scenarios against real peers: etcd, kube-apiserver with RBAC,
+ * kube-controller-manager (PodDisruptionBudget status), kwok as the kubelet,
+ * amazon-ec2-metadata-mock as IMDS and moto as the Auto Scaling API. The handler runs as a
+ * subprocess with the shipped permission flags and a token of the manifest's ServiceAccount.
+ *
+ * Skipped, with one line saying why, when the peers are not built (tools/peers/setup.sh).
+ * Run: `deno test -A e2e/`.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import {
+  DEFAULT_PEERS_DIR,
+  freePort,
+  locatePeers,
+  type Peers,
+  startPeers,
+} from "../../tools/peers/peers.ts";
+import type { Aemm, AemmOptions } from "../../tools/peers/peers.ts";
+import { type SinkRequest, startWebhookSink, type WebhookSink } from "../../tools/webhook_sink.ts";
+import {
+  applyRbac,
+  type AutoScaling,
+  canI,
+  createAutoScaling,
+  FAKE_AWS_ENV,
+  type HandlerIdentity,
+  type HandlerProcess,
+  MANIFEST_PATH,
+  readMetric,
+  serviceAccountToken,
+  startHandler,
+  waitFor,
+} from "./harness.ts";
+import {
+  createNamespace,
+  createNode,
+  createOwner,
+  createPdb,
+  createPod,
+  getPod,
+  type NodeState,
+  type Owner,
+  waitPodGone,
+  waitPodsReady,
+} from "./workloads.ts";
+
+const TAINT_KEY = "spot-termination-handler/notice";
+const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
+const LOG_DIR = `${DEFAULT_PEERS_DIR}/logs/run`;
+
+/** The generic webhook's body (schema version 1), as far as the scenarios read it. */
+interface WebhookEvent {
+  event: "notice" | "result";
+  kind: string;
+  action: string;
+  noticeId: string;
+  node: string;
+  instanceId: string;
+  deadline: string;
+  plan: string[];
+  result?: {
+    drained: boolean;
+    evicted: string[];
+    remaining: { pod: string; reason: string }[];
+    failed: { pod: string; reason: string }[];
+    skipped: { pod: string; reason: string }[];
+    asg: { status: string; group?: string } | null;
+  };
+}
+
+function skipReason(): string | undefined {
+  const found = locatePeers();
+  if (!found.ok) {
+    const names = found.missing.map((p) => p.split("/").pop()).join(", ");
+    return `peers not built (missing ${names}); run tools/peers/setup.sh`;
+  }
+  try {
+    Deno.statSync(`${REPO_ROOT}/main.ts`);
+  } catch {
+    return "main.ts does not exist yet";
+  }
+  return undefined;
+}
+
+const SKIP = skipReason();
+if (SKIP) console.log(`e2e/peers skipped: ${SKIP}`);
+
+const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+
+function events(sink: WebhookSink): (WebhookEvent & { at: number })[] {
+  return sink.requests
+    .filter((r: SinkRequest) => r.path === "/hook")
+    .map((r) => ({ ...JSON.parse(r.body) as WebhookEvent, at: r.at }));
+}
+
+async function waitEvent(
+  sink: WebhookSink,
+  event: "notice" | "result",
+  timeoutMs: number,
+): Promise<WebhookEvent & { at: number }> {
+  return await waitFor(`a "${event}" webhook message`, () => {
+    return events(sink).find((e) => e.event === event);
+  }, {
+    timeoutMs,
+    describe: () => `webhook got: ${JSON.stringify(events(sink).map((e) => e.event))}`,
+  });
+}
+
+/** A handler subprocess plus its IMDS poll counter (from its /metrics). */
+interface RunningHandler extends HandlerProcess {
+  polls(): Promise<number>;
+}
+
+/** What one scenario owns; everything is released by {@linkcode withScenario}. */
+interface Scenario {
+  name: string;
+  namespace: string;
+  node: string;
+  sink: WebhookSink;
+  /** The handler's own pod (a DaemonSet pod on the node, in the manifest's namespace). */
+  ownPod: string;
+  startAemm(options: AemmOptions): Promise<Aemm>;
+  startHandler(aemm: Aemm, extraEnv?: Record<string, string>): RunningHandler;
+  owner(kind: "ReplicaSet" | "DaemonSet", name: string, replicas?: number): Promise<Owner>;
+  pods(owner: Owner, names: string[], node?: string): Promise<void>;
+  getNode(): Promise<NodeState>;
+}
+
+interface Shared {
+  peers: Peers;
+  who: HandlerIdentity;
+  kubeconfigPath: string;
+  asg: AutoScaling;
+  spareNode: string;
+  handlerOwner: Owner;
+}
+
+async function withScenario(
+  shared: Shared,
+  name: string,
+  fn: (s: Scenario) => Promise<void>,
+): Promise<void> {
+  const { peers, who } = shared;
+  const api = peers.admin;
+  const namespace = `e2e-${name}`;
+  const node = `${name}-node`;
+  await createNamespace(api, namespace);
+  await createNode(api, node);
+  const ownPod = `sth-${name}`;
+  await createPod(api, who.namespace, { name: ownPod, node, owner: shared.handlerOwner });
+
+  const sink = startWebhookSink();
+  const aemms: Aemm[] = [];
+  const handlers: HandlerProcess[] = [];
+  let handlerCount = 0;
+  const scenario: Scenario = {
+    name,
+    namespace,
+    node,
+    sink,
+    ownPod,
+    async startAemm(options) {
+      const aemm = await peers.startAemm(options);
+      aemms.push(aemm);
+      return aemm;
+    },
+    startHandler(aemm, extraEnv = {}) {
+      handlerCount++;
+      const metricsPort = freePort();
+      const handler = startHandler({
+        kubeconfigPath: shared.kubeconfigPath,
+        logPath: `${LOG_DIR}/handler-${name}-${handlerCount}.log`,
+        env: {
+          NODE_NAME: node,
+          POD_NAME: ownPod,
+          NAMESPACE: who.namespace,
+          CLUSTER: "e2e",
+          KUBECONFIG: shared.kubeconfigPath,
+          AWS_EC2_METADATA_SERVICE_ENDPOINT: aemm.url,
+          POLL_INTERVAL: "1",
+          DETACH_ASG: "true",
+          AWS_ENDPOINT_URL_AUTO_SCALING: peers.motoUrl,
+          ...FAKE_AWS_ENV,
+          WEBHOOK_URL: `${sink.url}/hook`,
+          LOG_FORMAT: "json",
+          METRICS_PORT: String(metricsPort),
+          ...extraEnv,
+        },
+      });
+      handlers.push(handler);
+      const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
+      return Object.assign(handler, {
+        polls: async () => (await readMetric(metrics, "sth_imds_polls_total")) ?? 0,
+      });
+    },
+    owner(kind, ownerName, replicas) {
+      return createOwner(api, namespace, { kind, name: ownerName, replicas });
+    },
+    async pods(owner, names, onNode = node) {
+      for (const pod of names) await createPod(api, namespace, { name: pod, node: onNode, owner });
+      await waitPodsReady(api, namespace, names);
+    },
+    async getNode() {
+      const state = await api.get<NodeState>(`/api/v1/nodes/${node}`);
+      assert.ok(state, `node ${node} exists`);
+      return state;
+    },
+  };
+  try {
+    await fn(scenario);
+  } finally {
+    for (const handler of handlers) await handler.stop();
+    for (const aemm of aemms) await aemm.stop();
+    await sink.close();
+  }
+}
+
+Deno.test({
+  name: "the handler against real peers (etcd, kube-apiserver, kube-controller-manager, kwok, " +
+    "ec2-metadata-mock, moto)",
+  ignore: SKIP !== undefined,
+  async fn(t) {
+    const found = locatePeers();
+    assert.ok(found.ok);
+    const peers = await startPeers(found.binaries, { logDir: LOG_DIR });
+    const asg = createAutoScaling(peers.motoUrl);
+    try {
+      const api = peers.admin;
+      const who = await applyRbac(api, MANIFEST_PATH);
+      const token = await serviceAccountToken(api, who.namespace, {
+        serviceAccount: who.serviceAccount,
+      });
+      const kubeconfigPath = `${peers.workDir}/handler.kubeconfig`;
+      await peers.writeKubeconfig(kubeconfigPath, token);
+      const handlerOwner = await createOwner(api, who.namespace, {
+        kind: "DaemonSet",
+        name: "spot-termination-handler",
+      });
+      const spareNode = "spare-node";
+      await createNode(api, spareNode);
+      const shared: Shared = { peers, who, kubeconfigPath, asg, spareNode, handlerOwner };
+
+      await t.step(
+        "the manifest's ServiceAccount may cordon and evict but not delete pods, delete nodes " +
+          "or read secrets",
+        async () => {
+          const may = (verb: string, resource: string, subresource?: string) =>
+            canI(api, who, { verb, resource, subresource, namespace: "default" });
+          assert.equal(await may("patch", "nodes"), true, "patch nodes");
+          assert.equal(await may("list", "pods"), true, "list pods");
+          assert.equal(await may("create", "pods", "eviction"), true, "create pods/eviction");
+          assert.equal(await may("delete", "pods"), false, "delete pods");
+          assert.equal(await may("delete", "nodes"), false, "delete nodes");
+          assert.equal(await may("get", "secrets"), false, "get secrets");
+          assert.equal(await may("update", "nodes", "status"), false, "update nodes/status");
+          for (const role of who.clusterRoles) {
+            const rules = (role.rules ?? []) as Record<string, string[]>[];
+            for (const rule of rules) {
+              for (const field of ["apiGroups", "resources", "verbs"]) {
+                assert.ok(!rule[field]?.includes("*"), `no wildcard in ${field}: ${who.source}`);
+              }
+            }
+          }
+        },
+      );
+
+      await t.step(
+        "a spot interruption cordons and taints the node, evicts all but DaemonSet pods, " +
+          "honours a PodDisruptionBudget until the deadline and detaches the instance",
+        () =>
+          withScenario(shared, "spot", async (s) => {
+            const [instanceId] = await asg.createGroup("e2e-spot", 2);
+            const web = await s.owner("ReplicaSet", "web", 2);
+            const worker = await s.owner("ReplicaSet", "worker", 2);
+            const agent = await s.owner("DaemonSet", "agent");
+            await s.pods(web, ["web-0", "web-1"]);
+            await s.pods(worker, ["worker-0", "worker-1"]);
+            await s.pods(agent, ["agent-0"]);
+            await createPdb(api, s.namespace, { app: "web", minAvailable: 1, expectAllowed: 1 });
+
+            const aemm = await s.startAemm({
+              instanceId,
+              // The rebalance recommendation AEMM also serves is pushed an hour out.
+              flags: ["--mock-delay-sec", "2", "--rebalance-delay-sec", "3600"],
+              command: ["spot", "-a", "terminate", "-t", iso(Date.now() + 25_000)],
+            });
+            s.startHandler(aemm);
+
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "spot-interruption");
+            assert.equal(notice.action, "terminate");
+            assert.equal(notice.node, s.node);
+            assert.equal(notice.instanceId, instanceId);
+            assert.deepEqual(notice.plan, ["cordon", "taint", "drain", "detach-asg"]);
+
+            const node = await s.getNode();
+            assert.equal(node.spec.unschedulable, true, "node cordoned");
+            assert.ok(
+              node.spec.taints?.some((x) => x.key === TAINT_KEY && x.effect === "NoSchedule"),
+              `taint ${TAINT_KEY} on the node: ${JSON.stringify(node.spec.taints)}`,
+            );
+            for (const pod of ["worker-0", "worker-1"]) {
+              await waitPodGone(api, s.namespace, { name: pod, timeoutMs: 20_000 });
+            }
+            await waitFor("one web pod evicted", async () => {
+              const left = await Promise.all(
+                ["web-0", "web-1"].map((p) => getPod(api, s.namespace, p)),
+              );
+              return left.filter(Boolean).length === 1;
+            }, { timeoutMs: 20_000 });
+
+            const result = await waitEvent(s.sink, "result", 45_000);
+            assert.ok(
+              result.at >= Date.parse(result.deadline),
+              "the PDB-blocked pod was retried until the deadline",
+            );
+            const r = result.result!;
+            assert.equal(r.drained, true);
+            const blocked = ["web-0", "web-1"].find((p) =>
+              !r.evicted.includes(`${s.namespace}/${p}`)
+            )!;
+            assert.deepEqual(
+              [...r.evicted].sort(),
+              [
+                `${s.namespace}/worker-0`,
+                `${s.namespace}/worker-1`,
+                ...["web-0", "web-1"]
+                  .filter((p) => p !== blocked).map((p) => `${s.namespace}/${p}`),
+              ].sort(),
+            );
+            assert.deepEqual(r.remaining.map((x) => x.pod), [`${s.namespace}/${blocked}`]);
+            assert.match(r.remaining[0].reason, /PodDisruptionBudget/);
+            assert.deepEqual(r.failed, []);
+            const skipped = r.skipped.map((x) => x.pod);
+            assert.ok(skipped.includes(`${s.namespace}/agent-0`), `agent skipped: ${skipped}`);
+
+            const stillThere = await getPod(api, s.namespace, blocked);
+            assert.ok(stillThere && !stillThere.metadata.deletionTimestamp, `${blocked} kept`);
+            const ds = await getPod(api, s.namespace, "agent-0");
+            assert.ok(ds && !ds.metadata.deletionTimestamp, "DaemonSet pod untouched");
+            const own = await getPod(api, shared.who.namespace, s.ownPod);
+            assert.ok(own && !own.metadata.deletionTimestamp, "the handler's own pod untouched");
+
+            assert.equal(r.asg?.status, "detached");
+            assert.equal(r.asg?.group, "e2e-spot");
+            assert.equal(await asg.groupOf(instanceId), undefined, "instance left the group");
+            assert.equal(await asg.desiredCapacity("e2e-spot"), 2, "desired capacity kept");
+
+            const sent = events(s.sink).map((e) => e.event);
+            assert.deepEqual(sent, ["notice", "result"], "one notice and one result");
+          }),
+      );
+
+      await t.step(
+        "a rebalance recommendation only notifies",
+        () =>
+          withScenario(shared, "rebalance", async (s) => {
+            const [instanceId] = await asg.createGroup("e2e-rebalance", 2);
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(worker, ["worker-0"]);
+            // The spot notice is pushed an hour out so only the recommendation is served. Its
+            // time is fixed: by default AEMM stamps each answer with the time of the request.
+            const aemm = await s.startAemm({
+              instanceId,
+              flags: ["--mock-delay-sec", "3600", "--rebalance-delay-sec", "2"],
+              command: ["spot", "-r", iso(Date.now())],
+            });
+            const handler = s.startHandler(aemm);
+
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "rebalance-recommendation");
+            assert.deepEqual(notice.plan, []);
+            const result = await waitEvent(s.sink, "result", 20_000);
+            assert.equal(result.result?.drained, false);
+            assert.equal(result.result?.asg, null);
+
+            const node = await s.getNode();
+            assert.notEqual(node.spec.unschedulable, true, "node not cordoned");
+            assert.ok(!node.spec.taints?.some((x) => x.key === TAINT_KEY), "node not tainted");
+            const pod = await getPod(api, s.namespace, "worker-0");
+            assert.ok(pod && !pod.metadata.deletionTimestamp, "pod untouched");
+            assert.equal(await asg.groupOf(instanceId), "e2e-rebalance", "instance still in group");
+            // The same recommendation keeps being served: later polls must not repeat it.
+            const seen = await handler.polls();
+            await waitFor("three more IMDS polls", async () => await handler.polls() >= seen + 3, {
+              timeoutMs: 15_000,
+            });
+            assert.deepEqual(events(s.sink).map((e) => e.event), ["notice", "result"]);
+          }),
+      );
+
+      await t.step(
+        "a scheduled maintenance event cordons and drains the node and keeps it in its group",
+        () =>
+          withScenario(shared, "maintenance", async (s) => {
+            const [instanceId] = await asg.createGroup("e2e-maintenance", 2);
+            const worker = await s.owner("ReplicaSet", "worker", 2);
+            const agent = await s.owner("DaemonSet", "agent");
+            await s.pods(worker, ["worker-0", "worker-1"]);
+            await s.pods(agent, ["agent-0"]);
+            const now = Date.now();
+            const aemm = await s.startAemm({
+              instanceId,
+              command: [
+                "events",
+                "-o",
+                "system-reboot",
+                "-t",
+                "active",
+                "-b",
+                iso(now + 30_000),
+                "-a",
+                iso(now + 3_600_000),
+                "-l",
+                iso(now + 7_200_000),
+              ],
+            });
+            s.startHandler(aemm);
+
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "scheduled-maintenance");
+            assert.equal(notice.action, "system-reboot");
+            assert.deepEqual(notice.plan, ["cordon", "taint", "drain"]);
+            const node = await s.getNode();
+            assert.equal(node.spec.unschedulable, true, "node cordoned");
+
+            const result = await waitEvent(s.sink, "result", 40_000);
+            const r = result.result!;
+            assert.deepEqual(
+              [...r.evicted].sort(),
+              [`${s.namespace}/worker-0`, `${s.namespace}/worker-1`],
+            );
+            assert.deepEqual(r.remaining, []);
+            assert.equal(r.asg, null);
+            for (const pod of ["worker-0", "worker-1"]) {
+              assert.equal(await getPod(api, s.namespace, pod), undefined, `${pod} gone`);
+            }
+            const ds = await getPod(api, s.namespace, "agent-0");
+            assert.ok(ds && !ds.metadata.deletionTimestamp, "DaemonSet pod untouched");
+            assert.equal(await asg.groupOf(instanceId), "e2e-maintenance", "still in its group");
+          }),
+      );
+
+      await t.step(
+        "a handler restarted mid-drain resumes without a second notice and completes the drain",
+        () =>
+          withScenario(shared, "restart", async (s) => {
+            const [instanceId] = await asg.createGroup("e2e-restart", 2);
+            const db = await s.owner("ReplicaSet", "db", 1);
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(db, ["db-0"]);
+            await s.pods(worker, ["worker-0"]);
+            await createPdb(api, s.namespace, { app: "db", minAvailable: 1, expectAllowed: 0 });
+
+            const aemm = await s.startAemm({
+              instanceId,
+              flags: ["--rebalance-delay-sec", "3600"],
+              command: ["spot", "-a", "terminate", "-t", iso(Date.now() + 90_000)],
+            });
+            const first = s.startHandler(aemm);
+            await waitEvent(s.sink, "notice", 40_000);
+            await waitPodGone(api, s.namespace, { name: "worker-0", timeoutMs: 20_000 });
+            await first.waitForLog((l) => l.msg === "draining node", "drain started", 10_000);
+            // A crash, not a shutdown: nothing in flight gets to finish.
+            await first.stop("SIGKILL");
+            const annotation = (await s.getNode()).metadata.annotations
+              ?.["spot-termination-handler/spot-interruption"];
+            assert.match(annotation ?? "", /"phase":"started"/, "handling recorded as started");
+
+            const second = s.startHandler(aemm);
+            await second.waitForLog(
+              (l) => l.msg === "resuming a notice a previous run started",
+              "the restarted handler resuming",
+              40_000,
+            );
+            assert.ok(await getPod(api, s.namespace, "db-0"), "db-0 still held by its PDB");
+            // A replacement elsewhere lets the budget allow one disruption again.
+            await s.pods(db, ["db-1"], shared.spareNode);
+            await waitPodGone(api, s.namespace, { name: "db-0", timeoutMs: 30_000 });
+
+            const result = await waitEvent(s.sink, "result", 30_000);
+            const r = result.result!;
+            assert.ok(r.evicted.includes(`${s.namespace}/db-0`), `db-0 evicted: ${r.evicted}`);
+            assert.deepEqual(r.remaining, []);
+            assert.ok(result.at < Date.parse(result.deadline), "drain completed before deadline");
+            assert.ok(
+              ["detached", "not-in-group"].includes(r.asg?.status ?? ""),
+              `asg ${JSON.stringify(r.asg)}`,
+            );
+            assert.equal(await asg.groupOf(instanceId), undefined, "instance left the group");
+            assert.deepEqual(
+              events(s.sink).map((e) => e.event),
+              ["notice", "result"],
+              "no second notice after the restart",
+            );
+            await waitFor("the notice marked done on the node", async () => {
+              const a = (await s.getNode()).metadata.annotations
+                ?.["spot-termination-handler/spot-interruption"];
+              return a?.includes('"phase":"done"');
+            }, { timeoutMs: 15_000 });
+          }),
+      );
+
+      await t.step(
+        "with IMDSv2 required the handler still sees a spot interruption",
+        () =>
+          withScenario(shared, "imdsv2", async (s) => {
+            const [instanceId] = await asg.createGroup("e2e-imdsv2", 2);
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(worker, ["worker-0"]);
+            const aemm = await s.startAemm({
+              instanceId,
+              imdsv2: true,
+              flags: ["--rebalance-delay-sec", "3600"],
+              command: ["spot", "-a", "terminate", "-t", iso(Date.now() + 60_000)],
+            });
+            const v1 = await fetch(`${aemm.url}/latest/meta-data/spot/instance-action`);
+            await v1.body?.cancel();
+            assert.equal(v1.status, 401, "AEMM refuses IMDSv1 requests");
+            s.startHandler(aemm);
+
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "spot-interruption");
+            assert.equal(notice.instanceId, instanceId);
+            assert.equal((await s.getNode()).spec.unschedulable, true, "node cordoned");
+            const result = await waitEvent(s.sink, "result", 40_000);
+            assert.deepEqual(result.result?.evicted, [`${s.namespace}/worker-0`]);
+            assert.equal(result.result?.asg?.status, "detached");
+            assert.equal(await getPod(api, s.namespace, "worker-0"), undefined, "worker-0 gone");
+          }),
+      );
+    } finally {
+      asg.close();
+      await peers.stop();
+    }
+  },
+});
