@@ -96,9 +96,7 @@ scratch_module() {
 
 build_aemm() {
   GOBIN="$BIN" "${NICE[@]}" go install -ldflags "-s -w" \
-    "github.com/aws/amazon-ec2-metadata-mock/cmd@$AEMM_VERSION"
-  # The module's main package is cmd/, so go install names the binary "cmd".
-  mv -f "$BIN/cmd" "$BIN/ec2-metadata-mock"
+    "github.com/aws/amazon-ec2-metadata-mock/cmd/ec2-metadata-mock@$AEMM_VERSION"
   "$BIN/ec2-metadata-mock" --version
 }
 

@@ -1,0 +1,246 @@
+/**
+ * `deno task bench`: detection latency, drain speed against `kubectl drain`, and footprint of the
+ * real handler on the local stack; writes bench/RESULTS.md. See `--help`.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { runDetectionBench } from "./detection.ts";
+import { DELETE_AFTER_MS, drainCases, runKubectlDrains, runOurDrains } from "./drain.ts";
+import { runIdleFootprint } from "./footprint.ts";
+import { formatMiB, formatMs } from "./format.ts";
+import { kubectlVersion, machineInfo } from "./machine.ts";
+import { clockTicksPerSecond } from "./procfs.ts";
+import { type BenchResults, renderResults, verdicts } from "./report.ts";
+
+const USAGE = `Usage: deno task bench [options]
+
+Runs the handler (main.ts, shipped permissions) against the mock IMDS and the Kubernetes API
+stand-in, and kubectl drain beside it; writes bench/RESULTS.md.
+
+Options:
+  --runs N            runs per case (default 5)
+  --kubectl-runs N    kubectl drains per case (default: runs, at most 3; 0 skips kubectl)
+  --idle N            idle handlers measured at once (default 3; --quick: 1)
+  --quick             1 run per case and a 10 s idle window: a smoke test (~2 min)
+  --only LIST         comma-separated: detection, drain, footprint (default: all)
+  --v8-flags FLAGS    DENO_V8_FLAGS for every handler run (to try a fix)
+  --variant FLAGS     V8 flags of a second idle handler measured beside the shipped one
+                      (default --max-opt=1; "" for none)
+  --out PATH          where to write the results (default bench/RESULTS.md)
+  --json PATH         also write the raw results as JSON
+  --help              show this help`;
+
+const SECTIONS = ["detection", "drain", "footprint"] as const;
+type Section = typeof SECTIONS[number];
+
+/** Parsed command line. */
+export interface BenchArgs {
+  runs: number;
+  kubectlRuns: number;
+  idleInstances: number;
+  quick: boolean;
+  only: Set<Section>;
+  v8Flags?: string;
+  variant?: string;
+  out: string;
+  json?: string;
+}
+
+function count(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !(n >= min)) {
+    throw new TypeError(
+      `--${flag}: expected an integer of at least ${min}, got ${JSON.stringify(value)}`,
+    );
+  }
+  return n;
+}
+
+/**
+ * Parse the command line; throws a TypeError naming the bad option. Returns undefined for
+ * `--help`.
+ *
+ * @example
+ * ```ts
+ * parseBenchArgs(["--runs", "3", "--only", "drain"])!.runs; // 3
+ * ```
+ */
+export function parseBenchArgs(args: string[]): BenchArgs | undefined {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      runs: { type: "string" },
+      "kubectl-runs": { type: "string" },
+      idle: { type: "string" },
+      quick: { type: "boolean" },
+      only: { type: "string" },
+      "v8-flags": { type: "string" },
+      variant: { type: "string" },
+      out: { type: "string" },
+      json: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+  if (values.help) return undefined;
+  const quick = values.quick ?? false;
+  const runs = values.runs !== undefined ? count("runs", values.runs, 1) : quick ? 1 : 5;
+  const kubectlRuns = values["kubectl-runs"] !== undefined
+    ? count("kubectl-runs", values["kubectl-runs"], 0)
+    : Math.min(runs, 3);
+  const idleInstances = values.idle !== undefined ? count("idle", values.idle, 1) : quick ? 1 : 3;
+  const only = new Set<Section>();
+  for (const name of (values.only ?? SECTIONS.join(",")).split(",").map((s) => s.trim())) {
+    if (!SECTIONS.includes(name as Section)) {
+      throw new TypeError(`--only: unknown benchmark ${JSON.stringify(name)}; use ${SECTIONS}`);
+    }
+    only.add(name as Section);
+  }
+  const variant = values.variant ?? "--max-opt=1";
+  return {
+    runs,
+    kubectlRuns,
+    idleInstances,
+    quick,
+    only,
+    v8Flags: values["v8-flags"] || undefined,
+    variant: variant === "" ? undefined : variant,
+    out: values.out ?? new URL("./RESULTS.md", import.meta.url).pathname,
+    json: values.json,
+  };
+}
+
+function log(line: string): void {
+  console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${line}`);
+}
+
+async function main(args: string[]): Promise<number> {
+  let opts: BenchArgs | undefined;
+  try {
+    opts = parseBenchArgs(args);
+  } catch (error) {
+    console.error(`bench: ${error instanceof Error ? error.message : error}\nTry --help.`);
+    return 2;
+  }
+  if (!opts) {
+    console.log(USAGE);
+    return 0;
+  }
+  const started = performance.now();
+  const env = opts.v8Flags ? { DENO_V8_FLAGS: opts.v8Flags } : undefined;
+  const results: BenchResults = {
+    machine: await machineInfo(),
+    settings: {
+      runs: opts.runs,
+      kubectlRuns: opts.kubectlRuns,
+      kubectlConcurrency: 4,
+      idleInstances: opts.idleInstances,
+      quick: opts.quick,
+      v8Flags: opts.v8Flags,
+      variantV8Flags: opts.variant,
+      deleteAfterMs: DELETE_AFTER_MS,
+      idleSettleMs: opts.quick ? 2_000 : 5_000,
+    },
+  };
+  const m = results.machine;
+  log(`${m.cpuModel}, ${m.cores} cores, Deno ${m.deno}, ${m.kubectl ?? "no kubectl"}`);
+
+  if (opts.only.has("detection")) {
+    log(`detection latency: ${opts.runs} cold + ${opts.runs} warm runs`);
+    results.detection = await runDetectionBench({
+      runs: opts.runs,
+      env,
+      onRun: (label, s) =>
+        log(
+          `  ${label}: served→cordon ${formatMs(s.servedToCordon)} ` +
+            `(poll wait ${formatMs(s.servedToSeen)}, poll→cordon ${formatMs(s.seenToCordon)})`,
+        ),
+    });
+  }
+
+  const cases = opts.only.has("drain") ? drainCases() : undefined;
+  if (cases) {
+    results.drain = cases;
+    log(`drain, handler: ${cases.length} cases × ${opts.runs} runs`);
+    await runOurDrains(cases, {
+      runs: opts.runs,
+      env,
+      onRun: (c, s) =>
+        log(
+          `  ${c.pods} pods @${c.latencyMs} ms: issued ${formatMs(s.allIssued)}, ` +
+            `accepted ${formatMs(s.lastAccepted)}, done ${formatMs(s.done)}, ` +
+            `${s.requests} requests, peak ${formatMiB(s.peakRss)}`,
+        ),
+    });
+  }
+
+  // kubectl is throttled to ~10 requests/s and nearly idle on CPU, so its drains run beside the
+  // idle-footprint window (and extend it into a longer leak check) instead of after it.
+  const ticks = await clockTicksPerSecond();
+  const windowMs = opts.quick ? 10_000 : 60_000;
+  const settleMs = results.settings.idleSettleMs;
+  let kubectlDone: Promise<void> | undefined;
+  if (cases && opts.kubectlRuns > 0) {
+    if (await kubectlVersion()) {
+      log(`drain, kubectl: ${cases.length} cases × ${opts.kubectlRuns} runs, 4 at a time`);
+      kubectlDone = runKubectlDrains(cases, {
+        runs: opts.kubectlRuns,
+        concurrency: results.settings.kubectlConcurrency,
+        onRun: (c, s) =>
+          log(
+            `  kubectl ${c.pods} pods @${c.latencyMs} ms: issued ${formatMs(s.allIssued)}, ` +
+              `exit ${formatMs(s.exit)}, ${s.requests} requests`,
+          ),
+      });
+    } else log("kubectl not found on PATH: skipping the kubectl side of the drain benchmark");
+  }
+  if (opts.only.has("footprint")) {
+    const idle = (v8Flags?: string) =>
+      Promise.all(
+        Array.from({ length: opts.idleInstances }, () =>
+          runIdleFootprint({
+            windowMs,
+            settleMs,
+            ticksPerSecond: ticks,
+            v8Flags,
+            extendUntil: kubectlDone,
+          })),
+      );
+    log(
+      `footprint: ${opts.idleInstances} idle handler(s) for ${windowMs / 1000} s` +
+        (opts.variant ? `, beside as many with DENO_V8_FLAGS=${opts.variant}` : ""),
+    );
+    const [shipped, variant] = await Promise.all([
+      idle(opts.v8Flags),
+      opts.variant ? idle(opts.variant) : Promise.resolve(undefined),
+    ]);
+    results.idle = shipped;
+    results.idleVariant = variant;
+    for (const i of [...shipped, ...variant ?? []]) {
+      log(
+        `  ${i.v8Flags ?? "as shipped"}: RSS ${formatMiB(i.rss)}, CPU ${
+          i.cpuPercent.toFixed(2)
+        } %` +
+          (i.extended
+            ? `; after ${Math.round(i.extended.windowMs / 1000)} s ${formatMiB(i.extended.rss)}`
+            : ""),
+      );
+    }
+  }
+  await kubectlDone;
+
+  results.settings.durationMs = performance.now() - started;
+  await Deno.writeTextFile(opts.out, renderResults(results));
+  if (opts.json) await Deno.writeTextFile(opts.json, JSON.stringify(results, null, 2) + "\n");
+  log(`wrote ${opts.out} in ${formatMs(results.settings.durationMs)}`);
+  for (const v of verdicts(results)) {
+    const verdict = v.met === undefined ? "not measured" : v.met ? "met" : "MISSED";
+    log(`  ${verdict.padEnd(12)} ${v.target}: ${v.measured} (goal ${v.goal})`);
+  }
+  return 0;
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
