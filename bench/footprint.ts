@@ -20,6 +20,8 @@ export interface IdleOptions {
   ticksPerSecond: number;
   /** `DENO_V8_FLAGS` for the handler, e.g. `--max-opt=1`. */
   v8Flags?: string;
+  /** Extra `deno run` flags, e.g. `--no-config`. */
+  denoFlags?: string[];
   /** Keep sampling until this settles (a longer window for a leak check); optional. */
   extendUntil?: Promise<unknown>;
   /** Between samples of the RSS series; 10 s by default. */
@@ -80,7 +82,11 @@ export async function runIdleFootprint(options: IdleOptions): Promise<IdleFootpr
     METRICS_PORT: String(freePort()),
   };
   if (options.v8Flags) env.DENO_V8_FLAGS = options.v8Flags;
-  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env });
+  const handler = spawnHandler({
+    kubeconfig: stack.kubeconfig,
+    env,
+    denoFlags: options.denoFlags,
+  });
   try {
     const timeout = setTimeout(
       () => firstPoll.reject(new Error("no IMDS poll within 30 s")),

@@ -10,6 +10,7 @@ import type { DrainCase } from "./drain.ts";
 import type { IdleFootprint } from "./footprint.ts";
 import { formatMiB, formatMs, formatRatio, formatSummary, markdownTable } from "./format.ts";
 import type { MachineInfo } from "./machine.ts";
+import type { PeerResult, PeerSample, PeerTool } from "./peers.ts";
 import { maybeSummarize, summarize, type Summary } from "./stats.ts";
 
 /** How the benchmarks were run. */
@@ -39,8 +40,17 @@ export interface BenchResults {
   drain?: DrainCase[];
   /** Idle handlers measured side by side, as shipped. */
   idle?: IdleFootprint[];
-  /** Idle handlers with the variant's V8 flags, measured beside the shipped ones. */
-  idleVariant?: IdleFootprint[];
+  /** Idle handlers run another way (V8 flags, `deno run` flags), beside the shipped ones. */
+  idleVariants?: IdleVariant[];
+  /** The handler, aws-node-termination-handler and kubectl drain on real peers. */
+  peers?: PeerResult;
+}
+
+/** Idle handlers started the same other way. */
+export interface IdleVariant {
+  /** Markdown, e.g. "`DENO_V8_FLAGS=--max-opt=1`". */
+  label: string;
+  handlers: IdleFootprint[];
 }
 
 /** One target and whether it was met (undefined: not measured in this run). */
@@ -298,9 +308,7 @@ function footprintSection(r: BenchResults): string {
   const parts = ["## 3. Footprint", ""];
   const groups: [string, IdleFootprint[]][] = [];
   if (r.idle?.length) groups.push(["as shipped", r.idle]);
-  if (r.idleVariant?.length) {
-    groups.push([`\`DENO_V8_FLAGS=${r.idleVariant[0].v8Flags}\``, r.idleVariant]);
-  }
+  for (const v of r.idleVariants ?? []) if (v.handlers.length) groups.push([v.label, v.handlers]);
   if (groups.length > 0) {
     const first = groups[0][1][0];
     parts.push(
@@ -351,6 +359,74 @@ function footprintSection(r: BenchResults): string {
   return parts.join("\n");
 }
 
+const TOOL_NAMES: Record<PeerTool, string> = {
+  ours: "this handler",
+  nth: "aws-node-termination-handler (IMDS mode)",
+  kubectl: "`kubectl drain`",
+};
+
+function peersSection(p: PeerResult): string {
+  const parts = ["## 4. On real peers", ""];
+  if (!p.ran) {
+    parts.push(`Not run: ${p.reason}.`);
+    return parts.join("\n");
+  }
+  const v = p.versions;
+  parts.push(
+    `kube-apiserver ${v.KUBE} with etcd ${v.ETCD}, kube-controller-manager (disruption ` +
+      `controller), kwok ${v.KWOK} as the kubelet (evicted pods are deleted by its stages), ` +
+      `amazon-ec2-metadata-mock ${v.AEMM}; aws-node-termination-handler ${v.NTH}. Each drain ` +
+      "gets a fresh node with the ReplicaSet pods below plus two DaemonSet pods, the tools one " +
+      "after another, each with admin rights. The handlers are timed from the instant AEMM first " +
+      "served the spot notice (the benchmark polls it every 20 ms), kubectl from its start; " +
+      '"cordon": `spec.unschedulable` seen true (polled every 20 ms); "drained": no ReplicaSet ' +
+      "pod left in the API server (polled every 100 ms). Our handler polls IMDS every second " +
+      "(`POLL_INTERVAL=1`), aws-node-termination-handler every 2 s (fixed).",
+  );
+  for (const [tool, why] of Object.entries(p.missing)) {
+    parts.push("", `${TOOL_NAMES[tool as PeerTool]} left out: ${why}.`);
+  }
+  const tools = (Object.keys(TOOL_NAMES) as PeerTool[]).filter((t) => !(t in p.missing));
+  const f = (samples: PeerSample[], key: keyof PeerSample) => formatSummary(pick(samples, key), ms);
+  const rows = p.cases.flatMap((c) => {
+    const ours = pick(c.samples.ours, "toDrained")?.median;
+    return tools.map((tool) => {
+      const own = c.samples[tool];
+      const drained = pick(own, "toDrained")?.median;
+      return [
+        String(c.pods),
+        TOOL_NAMES[tool],
+        f(own, "toCordon"),
+        f(own, "toDrained"),
+        tool === "kubectl" ? f(own, "toExit") : "—",
+        tool === "ours" ? "1×" : formatRatio(drained, ours),
+      ];
+    });
+  });
+  parts.push(
+    "",
+    markdownTable(
+      ["pods", "tool", "→ cordon", "→ drained", "→ exit", "drained, relative to ours"],
+      rows,
+      { align: ["right", "left", "right", "right", "right", "right"] },
+    ),
+  );
+  if (p.idle.length > 0) {
+    parts.push(
+      "",
+      `Idle, side by side against one AEMM with no notice, after ${p.idleWindowMs / 1000} s ` +
+        "(CPU over that window minus the first 5 s):",
+      "",
+      markdownTable(
+        ["tool", "RSS", "CPU (share of a core)"],
+        p.idle.map((i) => [TOOL_NAMES[i.tool], formatMiB(i.rss), pct(i.cpuPercent)]),
+        { align: ["left", "right", "right"] },
+      ),
+    );
+  }
+  return parts.join("\n");
+}
+
 /**
  * Render bench/RESULTS.md.
  *
@@ -380,5 +456,6 @@ export function renderResults(results: BenchResults): string {
   if (results.detection) parts.push("", detectionSection(results.detection));
   if (results.drain) parts.push("", drainSection(results.drain, results.settings));
   if (results.idle?.length || results.drain) parts.push("", footprintSection(results));
+  if (results.peers) parts.push("", peersSection(results.peers));
   return parts.join("\n") + "\n";
 }

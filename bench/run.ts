@@ -9,6 +9,7 @@ import { parseArgs } from "node:util";
 import { runDetectionBench } from "./detection.ts";
 import { DELETE_AFTER_MS, drainCases, runKubectlDrains, runOurDrains } from "./drain.ts";
 import { runIdleFootprint } from "./footprint.ts";
+import { runPeerBench } from "./peers.ts";
 import { formatMiB, formatMs } from "./format.ts";
 import { kubectlVersion, machineInfo } from "./machine.ts";
 import { clockTicksPerSecond } from "./procfs.ts";
@@ -24,21 +25,24 @@ Options:
   --kubectl-runs N    kubectl drains per case (default: runs, at most 3; 0 skips kubectl)
   --idle N            idle handlers measured at once (default 3; --quick: 1)
   --quick             1 run per case and a 10 s idle window: a smoke test (~2 min)
-  --only LIST         comma-separated: detection, drain, footprint (default: all)
+  --only LIST         comma-separated: detection, drain, footprint, peers (default: all;
+                      peers needs tools/peers/setup.sh and is skipped with the reason without)
+  --peer-runs N       drains per tool and size on the real peers (default: runs, at most 3)
   --v8-flags FLAGS    DENO_V8_FLAGS for every handler run (to try a fix)
-  --variant FLAGS     V8 flags of a second idle handler measured beside the shipped one
-                      (default --max-opt=1; "" for none)
+  --variant FLAGS     V8 flags of more idle handlers measured beside the shipped ones
+                      (default --max-opt=1; "" for none); \`deno run --no-config\` ones always run
   --out PATH          where to write the results (default bench/RESULTS.md)
   --json PATH         also write the raw results as JSON
   --help              show this help`;
 
-const SECTIONS = ["detection", "drain", "footprint"] as const;
+const SECTIONS = ["detection", "drain", "footprint", "peers"] as const;
 type Section = typeof SECTIONS[number];
 
 /** Parsed command line. */
 export interface BenchArgs {
   runs: number;
   kubectlRuns: number;
+  peerRuns: number;
   idleInstances: number;
   quick: boolean;
   only: Set<Section>;
@@ -75,6 +79,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     options: {
       runs: { type: "string" },
       "kubectl-runs": { type: "string" },
+      "peer-runs": { type: "string" },
       idle: { type: "string" },
       quick: { type: "boolean" },
       only: { type: "string" },
@@ -91,6 +96,9 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
   const kubectlRuns = values["kubectl-runs"] !== undefined
     ? count("kubectl-runs", values["kubectl-runs"], 0)
     : Math.min(runs, 3);
+  const peerRuns = values["peer-runs"] !== undefined
+    ? count("peer-runs", values["peer-runs"], 1)
+    : Math.min(runs, 3);
   const idleInstances = values.idle !== undefined ? count("idle", values.idle, 1) : quick ? 1 : 3;
   const only = new Set<Section>();
   for (const name of (values.only ?? SECTIONS.join(",")).split(",").map((s) => s.trim())) {
@@ -103,6 +111,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
   return {
     runs,
     kubectlRuns,
+    peerRuns,
     idleInstances,
     quick,
     only,
@@ -198,39 +207,64 @@ async function main(args: string[]): Promise<number> {
     } else log("kubectl not found on PATH: skipping the kubectl side of the drain benchmark");
   }
   if (opts.only.has("footprint")) {
-    const idle = (v8Flags?: string) =>
+    const idle = (run: { v8Flags?: string; denoFlags?: string[] }) =>
       Promise.all(
         Array.from({ length: opts.idleInstances }, () =>
           runIdleFootprint({
             windowMs,
             settleMs,
             ticksPerSecond: ticks,
-            v8Flags,
+            ...run,
             extendUntil: kubectlDone,
           })),
       );
+    // Beside the shipped handler: a V8-flag experiment, and `--no-config`, which leaves out
+    // what only `deno run` loads (deno.json, the lock file, the npm resolver) and so comes
+    // closer to the compiled binary of the image, which cannot be built here. That variant
+    // could not import the Kubernetes client at a notice: it is an idle measurement only.
+    const variants: { label: string; run: { v8Flags?: string; denoFlags?: string[] } }[] = [];
+    if (opts.variant) {
+      variants.push({ label: `\`DENO_V8_FLAGS=${opts.variant}\``, run: { v8Flags: opts.variant } });
+    }
+    variants.push({ label: "`deno run --no-config`", run: { denoFlags: ["--no-config"] } });
     log(
-      `footprint: ${opts.idleInstances} idle handler(s) for ${windowMs / 1000} s` +
-        (opts.variant ? `, beside as many with DENO_V8_FLAGS=${opts.variant}` : ""),
+      `footprint: ${opts.idleInstances} idle handler(s) for ${windowMs / 1000} s, beside as ` +
+        `many per variant: ${variants.map((v) => v.label).join(", ")}`,
     );
-    const [shipped, variant] = await Promise.all([
-      idle(opts.v8Flags),
-      opts.variant ? idle(opts.variant) : Promise.resolve(undefined),
+    const [shipped, ...others] = await Promise.all([
+      idle({ v8Flags: opts.v8Flags }),
+      ...variants.map((v) => idle(v.run)),
     ]);
     results.idle = shipped;
-    results.idleVariant = variant;
-    for (const i of [...shipped, ...variant ?? []]) {
-      log(
-        `  ${i.v8Flags ?? "as shipped"}: RSS ${formatMiB(i.rss)}, CPU ${
-          i.cpuPercent.toFixed(2)
-        } %` +
-          (i.extended
-            ? `; after ${Math.round(i.extended.windowMs / 1000)} s ${formatMiB(i.extended.rss)}`
-            : ""),
-      );
+    results.idleVariants = variants.map((v, i) => ({ label: v.label, handlers: others[i] }));
+    for (
+      const [label, group] of [
+        ["as shipped", shipped],
+        ...variants.map((v, i) => [v.label, others[i]]),
+      ] as [string, typeof shipped][]
+    ) {
+      for (const i of group) {
+        log(
+          `  ${label}: RSS ${formatMiB(i.rss)}, CPU ${i.cpuPercent.toFixed(2)} %` +
+            (i.extended
+              ? `; after ${Math.round(i.extended.windowMs / 1000)} s ${formatMiB(i.extended.rss)}`
+              : ""),
+        );
+      }
     }
   }
   await kubectlDone;
+
+  if (opts.only.has("peers")) {
+    log(`on real peers: ${opts.peerRuns} run(s) per tool and size`);
+    results.peers = await runPeerBench({
+      runs: opts.peerRuns,
+      sizes: opts.quick ? [30] : undefined,
+      idleWindowMs: windowMs,
+      onLine: log,
+    });
+    if (!results.peers.ran) log(`  skipped: ${results.peers.reason}`);
+  }
 
   results.settings.durationMs = performance.now() - started;
   await Deno.writeTextFile(opts.out, renderResults(results));

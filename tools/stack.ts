@@ -44,6 +44,8 @@ export interface SpawnOptions {
   env: Record<string, string>;
   kubeconfig?: string;
   args?: string[];
+  /** Extra `deno run` flags before main.ts; for measurements only (the benchmarks' variants). */
+  denoFlags?: string[];
   /** Called with each output line as it arrives (the demo prints them). */
   onLine?: (line: string) => void;
 }
@@ -70,7 +72,13 @@ function baseEnv(): Record<string, string> {
  */
 export function spawnHandler(options: SpawnOptions): HandlerProcess {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...localPermissions(options.kubeconfig), MAIN_TS, ...(options.args ?? [])],
+    args: [
+      "run",
+      ...(options.denoFlags ?? []),
+      ...localPermissions(options.kubeconfig),
+      MAIN_TS,
+      ...(options.args ?? []),
+    ],
     env: { ...baseEnv(), ...options.env },
     clearEnv: true,
     stdin: "null",
