@@ -252,7 +252,6 @@ interface Running {
 }
 
 function startOurs(
-  peers: Peers,
   options: { node: string; aemm: Aemm; kubeconfigPath: string; logPath: string },
 ): Running {
   const handler = startHandler({
@@ -358,7 +357,7 @@ function startNth(
   };
 }
 
-async function kubectlDrain(peers: Peers, node: string, home: string): Promise<number> {
+async function kubectlDrain(node: string, home: string): Promise<number> {
   const out = await new Deno.Command("kubectl", {
     args: [
       "--kubeconfig",
@@ -488,7 +487,7 @@ async function drainOnce(
   if (tool === "kubectl") {
     const start = Date.now();
     try {
-      const exited = await kubectlDrain(peers, node.name, options.home);
+      const exited = await kubectlDrain(node.name, options.home);
       return { start, exited, cordoned: await watched.cordoned, drained: await watched.drained };
     } finally {
       stopWatching.abort();
@@ -497,7 +496,7 @@ async function drainOnce(
   const aemm = await startNoticeAemm(peers, 4);
   const logPath = `${options.logDir}/${tool}-${node.name}.log`;
   const running = tool === "ours"
-    ? startOurs(peers, { node: node.name, aemm, kubeconfigPath: options.kubeconfigPath, logPath })
+    ? startOurs({ node: node.name, aemm, kubeconfigPath: options.kubeconfigPath, logPath })
     : startNth(peers, { node: node.name, aemm, logPath });
   try {
     const start = await watchServed(aemm, stopWatching.signal);
@@ -538,7 +537,7 @@ async function measureIdle(
       running.push([
         tool,
         tool === "ours"
-          ? startOurs(peers, { node: name, aemm, kubeconfigPath: options.kubeconfigPath, logPath })
+          ? startOurs({ node: name, aemm, kubeconfigPath: options.kubeconfigPath, logPath })
           : startNth(peers, { node: name, aemm, logPath }),
       ]);
     }
