@@ -224,7 +224,7 @@ function drainSection(cases: DrainCase[], s: BenchSettings): string {
     "## 2. Drain speed",
     "",
     "Mixed node: 5 DaemonSet pods and the handler's own (skipped by both), " +
-    "`max(2, pods/20)` pods behind a PodDisruptionBudget that refuses 2 or 3 evictions, the " +
+    "`max(2, round(pods/20))` pods behind a PodDisruptionBudget that refuses 2 or 3 evictions, the " +
     `rest ReplicaSet pods (every tenth with emptyDir). Evicted pods disappear ${s.deleteAfterMs} ms ` +
     "later. Ours: the handler (cold client) from its `notice received` log line; kubectl: " +
     "`kubectl drain --force --ignore-daemonsets --delete-emptydir-data` from its start, against " +
@@ -287,8 +287,12 @@ function drainSection(cases: DrainCase[], s: BenchSettings): string {
 }
 
 function idleRow(label: string, group: IdleFootprint[]): string[] {
-  const of = (f: (i: IdleFootprint) => number, unit: (v: number) => string) =>
-    formatSummary(summarize(group.map(f)), unit);
+  const over = (
+    handlers: IdleFootprint[],
+    f: (i: IdleFootprint) => number,
+    unit: (v: number) => string,
+  ) => formatSummary(summarize(handlers.map(f)), unit);
+  const of = (f: (i: IdleFootprint) => number, unit: (v: number) => string) => over(group, f, unit);
   const extended = group.filter((i) => i.extended);
   return [
     `${label} (${group.length})`,
@@ -298,9 +302,9 @@ function idleRow(label: string, group: IdleFootprint[]): string[] {
     of((i) => i.startupCpuSeconds, (v) => `${v.toFixed(2)} s`),
     extended.length === 0
       ? "—"
-      : `${of((i) => i.extended!.rss, formatMiB)} after ${
+      : `${over(extended, (i) => i.extended!.rss, formatMiB)} after ${
         Math.round(Math.min(...extended.map((i) => i.extended!.windowMs)) / 1000)
-      } s (CPU ${of((i) => i.extended!.cpuPercent, pct)})`,
+      } s (CPU ${over(extended, (i) => i.extended!.cpuPercent, pct)})`,
   ];
 }
 

@@ -28,8 +28,9 @@ Options:
   --only LIST         comma-separated: detection, drain, footprint, peers (default: all;
                       peers needs tools/peers/setup.sh and is skipped with the reason without)
   --peer-runs N       drains per tool and size on the real peers (default: runs, at most 3)
-  --v8-flags FLAGS    DENO_V8_FLAGS for every handler run (to try a fix)
-  --variant FLAGS     V8 flags of more idle handlers measured beside the shipped ones
+  --v8-flags=FLAGS    DENO_V8_FLAGS for every handler run (to try a fix; write it with =,
+                      since FLAGS starts with --)
+  --variant=FLAGS     V8 flags of more idle handlers measured beside the shipped ones
                       (default --max-opt=1; "" for none); \`deno run --no-config\` ones always run
   --out PATH          where to write the results (default bench/RESULTS.md)
   --json PATH         also write the raw results as JSON
@@ -117,7 +118,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     only,
     v8Flags: values["v8-flags"] || undefined,
     variant: variant === "" ? undefined : variant,
-    out: values.out ?? new URL("./RESULTS.md", import.meta.url).pathname,
+    out: values.out ?? `${import.meta.dirname}/RESULTS.md`,
     json: values.json,
   };
 }
