@@ -19,6 +19,7 @@ import { type BenchResults, renderResults, type Verdict, verdicts } from "../ben
 import type { HandlerRun } from "../bench/handler_run.ts";
 import type { KubectlRun } from "../bench/kubectl_run.ts";
 import type { IdleFootprint } from "../bench/footprint.ts";
+import { peerSample, peerVersions } from "../bench/peers.ts";
 import type { ApiRequestRecord } from "../tools/fake_apiserver.ts";
 
 const MIB = 1_048_576;
@@ -1474,4 +1475,130 @@ Deno.test("renderResults summarises the extended window over the handlers that h
   const row = tableAfter(renderResults(results), "## 3. Footprint")[1];
   assert.equal(row[1], "41.0 MiB (40.0 MiB–42.0 MiB)");
   assert.equal(row[5], "41.0 MiB after 95 s (CPU 0.12 %)");
+});
+
+Deno.test("peerSample measures cordon, drain and exit from the start, leaving out what never came", () => {
+  assert.deepEqual(peerSample({ start: 1_000, cordoned: 1_800, drained: 4_000 }), {
+    toCordon: 800,
+    toDrained: 3_000,
+    toExit: undefined,
+  });
+  assert.deepEqual(peerSample({ start: 1_000, exited: 9_500 }), {
+    toCordon: undefined,
+    toDrained: undefined,
+    toExit: 8_500,
+  });
+});
+
+Deno.test("peerVersions reads the pinned versions of setup.sh and nothing else", () => {
+  const script = [
+    "#!/usr/bin/env bash",
+    "ETCD_VERSION=v3.6.16",
+    "# KUBE_VERSION=v0.0.0 in a comment does not count",
+    "KUBE_VERSION=v1.34.4",
+    'PEERS_DIR="${PEERS_DIR:-x}"',
+    "NTH_VERSION=v1.25.1",
+  ].join("\n");
+  assert.deepEqual(peerVersions(script), { ETCD: "v3.6.16", KUBE: "v1.34.4", NTH: "v1.25.1" });
+});
+
+Deno.test("peerVersions finds every version the real setup.sh pins", async () => {
+  const script = await Deno.readTextFile(new URL("../tools/peers/setup.sh", import.meta.url));
+  assert.deepEqual(Object.keys(peerVersions(script)).sort(), [
+    "AEMM",
+    "ETCD",
+    "KUBE",
+    "KWOK",
+    "MOTO",
+    "NTH",
+  ]);
+});
+
+Deno.test("renderResults compares the three tools on real peers relative to ours", () => {
+  const s = (toCordon: number, toDrained: number, toExit?: number) => ({
+    toCordon,
+    toDrained,
+    toExit,
+  });
+  const results: BenchResults = {
+    ...baseResults(),
+    peers: {
+      ran: true,
+      versions: {
+        KUBE: "v1.34.4",
+        ETCD: "v3.6.16",
+        KWOK: "v0.8.0",
+        AEMM: "v1.13.0",
+        NTH: "v1.25.1",
+      },
+      missing: {},
+      cases: [{
+        pods: 30,
+        samples: {
+          ours: [s(900, 2_000), s(1_100, 2_200), s(1_000, 2_100)],
+          nth: [s(1_500, 8_400)],
+          kubectl: [s(300, 6_300, 6_400)],
+        },
+      }],
+      idle: [{ tool: "ours", rss: 50 * MIB, cpuPercent: 0.3 }, {
+        tool: "nth",
+        rss: 30 * MIB,
+        cpuPercent: 0.1,
+      }],
+      idleWindowMs: 60_000,
+    },
+  };
+  const md = renderResults(results);
+  const rows = tableAfter(md, "## 4. On real peers");
+  assert.deepEqual(rows[0], [
+    "pods",
+    "tool",
+    "→ cordon",
+    "→ drained",
+    "→ exit",
+    "drained, relative to ours",
+  ]);
+  assert.deepEqual(rows[1], [
+    "30",
+    "this handler",
+    "1000 ms (900 ms–1100 ms)",
+    "2100 ms (2000 ms–2200 ms)",
+    "—",
+    "1×",
+  ]);
+  assert.deepEqual(rows[2], [
+    "30",
+    "aws-node-termination-handler (IMDS mode)",
+    "1500 ms",
+    "8400 ms",
+    "—",
+    "4×",
+  ]);
+  assert.deepEqual(rows[3], ["30", "`kubectl drain`", "300 ms", "6300 ms", "6400 ms", "3×"]);
+  assert.ok(md.includes("| aws-node-termination-handler (IMDS mode) | 30.0 MiB |"), md);
+});
+
+Deno.test("renderResults names a tool left out on real peers and why", () => {
+  const results: BenchResults = {
+    ...baseResults(),
+    peers: {
+      ran: true,
+      versions: {},
+      missing: { nth: "not built (tools/peers/setup.sh nth)" },
+      cases: [{
+        pods: 30,
+        samples: { ours: [{ toCordon: 1, toDrained: 2 }], nth: [], kubectl: [] },
+      }],
+      idle: [],
+      idleWindowMs: 60_000,
+    },
+  };
+  const md = renderResults(results);
+  assert.ok(
+    md.includes(
+      "aws-node-termination-handler (IMDS mode) left out: not built (tools/peers/setup.sh nth).",
+    ),
+  );
+  const tools = tableAfter(md, "## 4. On real peers").slice(1).map((r) => r[1]);
+  assert.deepEqual(tools, ["this handler", "`kubectl drain`"]);
 });
