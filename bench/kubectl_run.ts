@@ -34,6 +34,41 @@ export interface KubectlRun {
 }
 
 /**
+ * Run `kubectl drain --force --ignore-daemonsets --delete-emptydir-data` as the old script did,
+ * with nothing of this process's environment and a fresh cache under `home` (so its discovery
+ * requests are part of the drain).
+ *
+ * @example
+ * ```ts
+ * const out = await kubectlDrain("ip-10-0-1-23", { kubeconfig, home, timeoutSeconds: 300 });
+ * ```
+ */
+export function kubectlDrain(
+  node: string,
+  options: { kubeconfig: string; home: string; timeoutSeconds: number },
+): Promise<Deno.CommandOutput> {
+  return new Deno.Command("kubectl", {
+    args: [
+      "--kubeconfig",
+      options.kubeconfig,
+      "--cache-dir",
+      `${options.home}/cache-${node}`,
+      "drain",
+      node,
+      "--force",
+      "--ignore-daemonsets",
+      "--delete-emptydir-data",
+      `--timeout=${options.timeoutSeconds}s`,
+    ],
+    env: { HOME: options.home, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
+    clearEnv: true,
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).output();
+}
+
+/**
  * Drain the benchmark node with kubectl and record what reached the API.
  *
  * @example
@@ -53,25 +88,11 @@ export async function runKubectlDrain(options: KubectlRunOptions): Promise<Kubec
   try {
     await api.writeKubeconfig(`${home}/kubeconfig`);
     const started = Date.now();
-    const out = await new Deno.Command("kubectl", {
-      args: [
-        "--kubeconfig",
-        `${home}/kubeconfig`,
-        "--cache-dir",
-        `${home}/cache`,
-        "drain",
-        BENCH_NODE,
-        "--force",
-        "--ignore-daemonsets",
-        "--delete-emptydir-data",
-        `--timeout=${options.timeoutSeconds ?? 300}s`,
-      ],
-      env: { HOME: home, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).output();
+    const out = await kubectlDrain(BENCH_NODE, {
+      kubeconfig: `${home}/kubeconfig`,
+      home,
+      timeoutSeconds: options.timeoutSeconds ?? 300,
+    });
     const exited = Date.now();
     const stderr = new TextDecoder().decode(out.stderr).trim().split("\n");
     return {

@@ -32,6 +32,7 @@ import {
   startPeers,
 } from "../tools/peers/peers.ts";
 import { clockTicksPerSecond, cpuPercent, type ProcessSample, sampleProcess } from "./procfs.ts";
+import { kubectlDrain } from "./kubectl_run.ts";
 import { span } from "./timeline.ts";
 
 /** The three ways of draining a node that are compared. */
@@ -357,26 +358,12 @@ function startNth(
   };
 }
 
-async function kubectlDrain(node: string, home: string): Promise<number> {
-  const out = await new Deno.Command("kubectl", {
-    args: [
-      "--kubeconfig",
-      `${home}/admin.kubeconfig`,
-      "--cache-dir",
-      `${home}/cache-${node}`,
-      "drain",
-      node,
-      "--force",
-      "--ignore-daemonsets",
-      "--delete-emptydir-data",
-      "--timeout=150s",
-    ],
-    env: { HOME: home, PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin" },
-    clearEnv: true,
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).output();
+async function drainWithKubectl(node: string, home: string): Promise<number> {
+  const out = await kubectlDrain(node, {
+    kubeconfig: `${home}/admin.kubeconfig`,
+    home,
+    timeoutSeconds: 150,
+  });
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join("\n");
     throw new Error(`kubectl drain ${node} failed (exit ${out.code}): ${err}`);
@@ -487,7 +474,7 @@ async function drainOnce(
   if (tool === "kubectl") {
     const start = Date.now();
     try {
-      const exited = await kubectlDrain(node.name, options.home);
+      const exited = await drainWithKubectl(node.name, options.home);
       return { start, exited, cordoned: await watched.cordoned, drained: await watched.drained };
     } finally {
       stopWatching.abort();
