@@ -320,7 +320,11 @@ function footprintSection(r: BenchResults): string {
         "side by side (their count in brackets), measured from /proc: VmRSS " +
         `${first.windowMs / 1000} s after the first poll, CPU (utime + stime) over that window ` +
         `minus the first ${r.settings.idleSettleMs / 1000} s (start-up, reported apart).` +
-        (r.settings.quick ? " **--quick: a 10 s window instead of 60 s.**" : ""),
+        (first.windowMs !== 60_000
+          ? ` **${r.settings.quick ? "--quick: " : ""}a ${
+            first.windowMs / 1000
+          } s window instead of 60 s.**`
+          : ""),
       "",
       markdownTable(
         [

@@ -24,6 +24,8 @@ Options:
   --runs N            runs per case (default 5)
   --kubectl-runs N    kubectl drains per case (default: runs, at most 3; 0 skips kubectl)
   --idle N            idle handlers measured at once (default 3; --quick: 1)
+  --idle-window S     seconds from the first poll to the idle reading (default 60; --quick:
+                      10); longer for a leak check
   --quick             1 run per case and a 10 s idle window: a smoke test (~2 min)
   --only LIST         comma-separated: detection, drain, footprint, peers (default: all;
                       peers needs tools/peers/setup.sh and is skipped with the reason without)
@@ -45,6 +47,8 @@ export interface BenchArgs {
   kubectlRuns: number;
   peerRuns: number;
   idleInstances: number;
+  /** From the first poll to the idle reading. */
+  idleWindowMs: number;
   quick: boolean;
   only: Set<Section>;
   v8Flags?: string;
@@ -82,6 +86,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
       "kubectl-runs": { type: "string" },
       "peer-runs": { type: "string" },
       idle: { type: "string" },
+      "idle-window": { type: "string" },
       quick: { type: "boolean" },
       only: { type: "string" },
       "v8-flags": { type: "string" },
@@ -101,6 +106,11 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     ? count("peer-runs", values["peer-runs"], 1)
     : Math.min(runs, 3);
   const idleInstances = values.idle !== undefined ? count("idle", values.idle, 1) : quick ? 1 : 3;
+  const idleWindowMs = values["idle-window"] !== undefined
+    ? count("idle-window", values["idle-window"], 10) * 1000
+    : quick
+    ? 10_000
+    : 60_000;
   const only = new Set<Section>();
   for (const name of (values.only ?? SECTIONS.join(",")).split(",").map((s) => s.trim())) {
     if (!SECTIONS.includes(name as Section)) {
@@ -114,6 +124,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     kubectlRuns,
     peerRuns,
     idleInstances,
+    idleWindowMs,
     quick,
     only,
     v8Flags: values["v8-flags"] || undefined,
@@ -190,7 +201,7 @@ async function main(args: string[]): Promise<number> {
   // kubectl is throttled to ~10 requests/s and nearly idle on CPU, so its drains run beside the
   // idle-footprint window (and extend it into a longer leak check) instead of after it.
   const ticks = await clockTicksPerSecond();
-  const windowMs = opts.quick ? 10_000 : 60_000;
+  const windowMs = opts.idleWindowMs;
   const settleMs = results.settings.idleSettleMs;
   let kubectlDone: Promise<void> | undefined;
   if (cases && opts.kubectlRuns > 0) {

@@ -739,6 +739,7 @@ Deno.test("parseBenchArgs defaults to 5 runs, 3 kubectl and peer runs, 3 idle ha
     kubectlRuns: 3,
     peerRuns: 3,
     idleInstances: 3,
+    idleWindowMs: 60_000,
     quick: false,
     only: new Set(["detection", "drain", "footprint", "peers"]),
     v8Flags: undefined,
@@ -755,6 +756,7 @@ Deno.test("parseBenchArgs --quick makes one run of each and one idle handler", (
   assert.equal(args.kubectlRuns, 1);
   assert.equal(args.peerRuns, 1);
   assert.equal(args.idleInstances, 1);
+  assert.equal(args.idleWindowMs, 10_000);
 });
 
 Deno.test("parseBenchArgs lets explicit counts override --quick", () => {
@@ -1601,4 +1603,20 @@ Deno.test("renderResults names a tool left out on real peers and why", () => {
   );
   const tools = tableAfter(md, "## 4. On real peers").slice(1).map((r) => r[1]);
   assert.deepEqual(tools, ["this handler", "`kubectl drain`"]);
+});
+
+Deno.test("parseBenchArgs takes a longer idle window in seconds for a leak check", () => {
+  assert.equal(parseBenchArgs(["--idle-window", "600"])!.idleWindowMs, 600_000);
+  assert.equal(parseBenchArgs(["--quick", "--idle-window", "30"])!.idleWindowMs, 30_000);
+  assert.throws(() => parseBenchArgs(["--idle-window", "5"]), {
+    name: "TypeError",
+    message: '--idle-window: expected an integer of at least 10, got "5"',
+  });
+});
+
+Deno.test("renderResults says when the idle window was not the usual minute", () => {
+  const results: BenchResults = { ...baseResults(), idle: [idle(40, 0.1, { windowMs: 600_000 })] };
+  const md = renderResults(results);
+  assert.ok(md.includes(" **a 600 s window instead of 60 s.**"), md);
+  assert.ok(!md.includes("--quick: a"));
 });

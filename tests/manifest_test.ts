@@ -324,7 +324,10 @@ Deno.test("memory is requested for the idle handler and limited with room for a 
   const { requests, limits } = CONTAINER.resources;
   // Measured: ~50 MiB idle; 173 MiB peak in a 250-pod drain with the Kubernetes client and
   // AWS SDK loaded, plus 20-40 MiB per list of real-sized pods.
-  assert.ok(mebibytes(requests.memory) >= 48, "request covers the idle handler");
+  assert.ok(
+    mebibytes(requests.memory) >= 65,
+    "request covers the idle handler at its measured peak",
+  );
   assert.ok(mebibytes(limits.memory) >= 256, "limit covers the clients and a large drain");
   assert.equal(limits.cpu, undefined, "no CPU throttling inside the two-minute window");
   assert.match(requests.cpu, /^\d+m$/);

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { HANDLER_PERMISSIONS, localPermissions, TOKEN_DIRS } from "../lib/permissions.ts";
+import { nonPermissionFlags } from "../tools/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const read = (path: string) => Deno.readTextFileSync(`${ROOT}${path}`);
@@ -240,10 +241,35 @@ Deno.test("the end-to-end stack runs main.ts with localPermissions and no other 
   assert.match(source, /import \{ localPermissions \} from "\.\.\/lib\/permissions\.ts";/);
   assert.match(
     source,
-    /args: \["run", \.\.\.localPermissions\(options\.kubeconfig\), MAIN_TS/,
+    /args: \[\s*"run",\s*\.\.\.localPermissions\(options\.kubeconfig\),\s*\.\.\.nonPermissionFlags\(options\.denoFlags\),\s*MAIN_TS,/,
     "spawnHandler passes localPermissions to deno run",
   );
-  assert.doesNotMatch(source, /"--allow-|"-A"|--permission-set/, "no permission is added beside");
+  assert.doesNotMatch(
+    source,
+    /"--allow-|"-A"|"--permission-set|"-P/,
+    "no permission is added beside",
+  );
+});
+
+Deno.test("the stack refuses extra deno flags that would change the handler's permissions", () => {
+  assert.deepEqual(nonPermissionFlags(["--no-config"]), ["--no-config"]);
+  assert.deepEqual(nonPermissionFlags(), []);
+  for (
+    const flag of [
+      "--allow-run",
+      "--allow-all",
+      "-A",
+      "-P",
+      "-P=handler",
+      "--permission-set=x",
+      "--deny-net",
+    ]
+  ) {
+    assert.throws(() => nonPermissionFlags(["--no-config", flag]), {
+      name: "TypeError",
+      message: `spawnHandler: denoFlags may not change permissions: ${flag}`,
+    });
+  }
 });
 
 Deno.test("the image is built with the Deno version CI installs", () => {

@@ -61,6 +61,26 @@ function baseEnv(): Record<string, string> {
 }
 
 /**
+ * The extra `deno run` flags of a measurement, refused when one of them would grant a permission:
+ * the stack always runs the handler with exactly the shipped permissions.
+ *
+ * @example
+ * ```ts
+ * nonPermissionFlags(["--no-config"]); // ["--no-config"]
+ * nonPermissionFlags(["--no-config", "--v8-flags=--max-opt=1"]); // both kept; --allow-… throws
+ * ```
+ */
+export function nonPermissionFlags(flags: readonly string[] = []): string[] {
+  const granting = flags.filter((f) =>
+    /^(--allow-|--permission-set|-A$|-P(=|$)|--unstable-|--deny-)/.test(f)
+  );
+  if (granting.length > 0) {
+    throw new TypeError(`spawnHandler: denoFlags may not change permissions: ${granting}`);
+  }
+  return [...flags];
+}
+
+/**
  * Run `main.ts` with the shipped permission flags.
  *
  * @example
@@ -74,8 +94,8 @@ export function spawnHandler(options: SpawnOptions): HandlerProcess {
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      ...(options.denoFlags ?? []),
       ...localPermissions(options.kubeconfig),
+      ...nonPermissionFlags(options.denoFlags),
       MAIN_TS,
       ...(options.args ?? []),
     ],

@@ -86,6 +86,11 @@ function skipReason(): string | undefined {
 }
 
 const SKIP = skipReason();
+const HAS_KUBECTL = await new Deno.Command("kubectl", {
+  args: ["version", "--client"],
+  stdout: "null",
+  stderr: "null",
+}).output().then((o) => o.success, () => false);
 if (SKIP) console.log(`e2e/peers skipped: ${SKIP}`);
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
@@ -266,6 +271,32 @@ Deno.test({
           }
         },
       );
+
+      await t.step({
+        name: "kubectl apply --dry-run (client and server) accepts daemonset.yaml on a real API " +
+          "server",
+        ignore: !HAS_KUBECTL,
+        fn: async () => {
+          for (const mode of ["client", "server"]) {
+            const out = await new Deno.Command("kubectl", {
+              args: [
+                "--kubeconfig",
+                peers.adminKubeconfig,
+                "apply",
+                `--dry-run=${mode}`,
+                "-f",
+                MANIFEST_PATH,
+              ],
+              stdout: "piped",
+              stderr: "piped",
+            }).output();
+            const text = new TextDecoder().decode(out.stdout) +
+              new TextDecoder().decode(out.stderr);
+            assert.equal(out.code, 0, `kubectl apply --dry-run=${mode}:\n${text}`);
+            assert.match(text, /daemonset\.apps\/spot-termination-handler (created|configured)/);
+          }
+        },
+      });
 
       await t.step(
         "a spot interruption cordons and taints the node, evicts all but DaemonSet pods, " +
