@@ -240,14 +240,6 @@ Deno.test({
       });
       const kubeconfigPath = `${peers.workDir}/handler.kubeconfig`;
       await peers.writeKubeconfig(kubeconfigPath, token);
-      const handlerOwner = await createOwner(api, who.namespace, {
-        kind: "DaemonSet",
-        name: "spot-termination-handler",
-      });
-      const spareNode = "spare-node";
-      await createNode(api, spareNode);
-      const shared: Shared = { peers, who, kubeconfigPath, asg, spareNode, handlerOwner };
-
       await t.step(
         "the manifest's ServiceAccount may cordon and evict but not delete pods, delete nodes " +
           "or read secrets",
@@ -297,6 +289,15 @@ Deno.test({
           }
         },
       });
+
+      // After the dry run: the manifest's DaemonSet must not exist yet for the server-side one.
+      const handlerOwner = await createOwner(api, who.namespace, {
+        kind: "DaemonSet",
+        name: "spot-termination-handler",
+      });
+      const spareNode = "spare-node";
+      await createNode(api, spareNode);
+      const shared: Shared = { peers, who, kubeconfigPath, asg, spareNode, handlerOwner };
 
       await t.step(
         "a spot interruption cordons and taints the node, evicts all but DaemonSet pods, " +
