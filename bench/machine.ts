@@ -6,7 +6,10 @@
  * @module
  */
 
+import { kubectlVersion } from "../tools/kubectl.ts";
 import { readProcFile } from "./procfs.ts";
+
+export { kubectlVersion };
 
 /** The machine and tool versions of one benchmark run. */
 export interface MachineInfo {
@@ -46,27 +49,6 @@ export function parseMemTotal(meminfo: string): number {
   const m = /^MemTotal:\s+(\d+) kB$/m.exec(meminfo);
   if (!m) throw new SyntaxError("/proc/meminfo: no MemTotal line");
   return Number(m[1]) * 1024;
-}
-
-/**
- * The first line of `kubectl version --client`, or undefined when kubectl cannot be run.
- *
- * @example
- * ```ts
- * await kubectlVersion(); // "Client Version: v1.32.4"
- * ```
- */
-export async function kubectlVersion(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("kubectl", {
-      args: ["version", "--client"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? new TextDecoder().decode(out.stdout).split("\n")[0].trim() : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**

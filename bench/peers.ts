@@ -32,6 +32,7 @@ import {
   startPeers,
 } from "../tools/peers/peers.ts";
 import { clockTicksPerSecond, cpuPercent, type ProcessSample, sampleProcess } from "./procfs.ts";
+import { kubectlVersion } from "../tools/kubectl.ts";
 import { kubectlDrain } from "./kubectl_run.ts";
 import { span } from "./timeline.ts";
 
@@ -398,11 +399,7 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerResul
     }).output().catch(() => undefined);
     if (!probe?.success) missing.nth = "cannot make a private mount namespace (unshare --mount)";
   }
-  const kubectlOk = await new Deno.Command("kubectl", {
-    args: ["version", "--client"],
-    stdout: "null",
-    stderr: "null",
-  }).output().then((o) => o.success, () => false);
+  const kubectlOk = (await kubectlVersion()) !== undefined;
   if (!kubectlOk) missing.kubectl = "kubectl not found on PATH";
   const tools = PEER_TOOLS.filter((t) => !(t in missing));
   const root = new URL("../", import.meta.url).pathname;

@@ -1,3 +1,4 @@
+import { kubectlVersion } from "../tools/kubectl.ts";
 import assert from "node:assert/strict";
 import {
   DEMO_HANDLER_POD,
@@ -461,19 +462,6 @@ Deno.test("fake_apiserver.ts as a script rejects a bad option with exit code 2",
   assert.equal(out.code, 2);
   assert.match(decoder.decode(out.stderr), /--pods must be a non-negative integer, got "many"/);
 });
-
-async function kubectlVersion(): Promise<string | undefined> {
-  try {
-    const out = await new Deno.Command("kubectl", {
-      args: ["version", "--client"],
-      stdout: "piped",
-      stderr: "null",
-    }).output();
-    return out.success ? decoder.decode(out.stdout).split("\n")[0] : undefined;
-  } catch {
-    return undefined;
-  }
-}
 
 const kubectl = await kubectlVersion();
 if (!kubectl) {

@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
   DEFAULT_PEERS_DIR,
   freePort,
@@ -86,11 +87,7 @@ function skipReason(): string | undefined {
 }
 
 const SKIP = skipReason();
-const HAS_KUBECTL = await new Deno.Command("kubectl", {
-  args: ["version", "--client"],
-  stdout: "null",
-  stderr: "null",
-}).output().then((o) => o.success, () => false);
+const HAS_KUBECTL = (await kubectlVersion()) !== undefined;
 if (SKIP) console.log(`e2e/peers skipped: ${SKIP}`);
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
