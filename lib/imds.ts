@@ -194,21 +194,26 @@ export function createImds(options: ImdsOptions): Imds {
     init: { method?: string; headers: Record<string, string>; signal?: AbortSignal },
   ): Promise<ImdsResponse> {
     if (init.signal?.aborted) throw new ImdsError("aborted", path);
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), timeoutMs);
-    const signal = init.signal ? AbortSignal.any([init.signal, timeout.signal]) : timeout.signal;
+    // One controller per request, aborted by the timer or by the caller. Not AbortSignal.any:
+    // every signal it makes stays reachable from the caller's long-lived one until V8's next
+    // full collection (200,000 of them held 30 MB in a micro-benchmark). At five requests a
+    // second that is small, but the poll loop runs for the life of the node.
+    const cut = new AbortController();
+    const timer = setTimeout(() => cut.abort(), timeoutMs);
+    const forward = () => cut.abort();
+    init.signal?.addEventListener("abort", forward, { once: true });
     try {
       const res = await doFetch(url, {
         method: init.method ?? "GET",
         headers: init.headers,
-        signal,
+        signal: cut.signal,
       });
       // The body is read under the same timeout: a server may send headers and then stall.
       const body = await res.text();
       return { status: res.status, body };
     } catch (err) {
       if (init.signal?.aborted) throw new ImdsError("aborted", path, { cause: err });
-      if (timeout.signal.aborted) {
+      if (cut.signal.aborted) {
         throw new ImdsError("timeout", path, {
           message: `IMDS ${path}: no answer within ${timeoutMs} ms`,
         });
@@ -216,6 +221,7 @@ export function createImds(options: ImdsOptions): Imds {
       throw new ImdsError("refused", path, { cause: err });
     } finally {
       clearTimeout(timer);
+      init.signal?.removeEventListener("abort", forward);
     }
   }
 

@@ -361,6 +361,44 @@ Deno.test("imds.get rejects with kind aborted when the caller aborts a request i
   }
 });
 
+Deno.test("imds.get leaves nothing attached to the caller's long-lived signal after a request", async () => {
+  // The poll loop passes one signal for the life of the process; whatever a request hangs on it
+  // must come off again, or it stays reachable until V8's next full collection (as every signal
+  // AbortSignal.any makes does).
+  const mock = startMockImds({ requireToken: true, scenario: { spot: {} } });
+  const controller = new AbortController();
+  const attached = new Set<unknown>();
+  const signal = controller.signal;
+  const add = signal.addEventListener.bind(signal);
+  const remove = signal.removeEventListener.bind(signal);
+  signal.addEventListener = (type: string, listener: unknown, options?: unknown) => {
+    if (type === "abort") attached.add(listener);
+    add(type, listener as EventListener, options as AddEventListenerOptions);
+  };
+  signal.removeEventListener = (type: string, listener: unknown, options?: unknown) => {
+    if (type === "abort") attached.delete(listener);
+    remove(type, listener as EventListener, options as EventListenerOptions);
+  };
+  const any = AbortSignal.any;
+  AbortSignal.any = () => {
+    throw new Error("AbortSignal.any ties every request to the caller's signal");
+  };
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    for (let i = 0; i < 3; i++) {
+      const [hit, miss] = await Promise.all([
+        imds.get(SPOT, { signal }),
+        imds.get("meta-data/events/recommendations/rebalance", { signal }),
+      ]);
+      assert.deepEqual([hit.status, miss.status], [200, 404]);
+    }
+    assert.equal(attached.size, 0, "every abort listener was removed");
+  } finally {
+    AbortSignal.any = any;
+    await mock.close();
+  }
+});
+
 Deno.test("imds.get sends the token to an absolute URL on the IMDS origin only", async () => {
   const mock = startMockImds({ requireToken: true, scenario: { spot: {} } });
   const other = startMockImds({ scenario: { spot: {} } });
