@@ -7,6 +7,7 @@
  * @module
  */
 
+import { freePort } from "../tools/peers/peers.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";
 import { BENCH_NODE } from "./handler_run.ts";
 import { cpuPercent, findPid, type ProcessSample, sampleProcess } from "./procfs.ts";
@@ -50,13 +51,6 @@ export interface IdleFootprint {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
 }
 
 /**

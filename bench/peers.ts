@@ -359,12 +359,11 @@ function startNth(
   };
 }
 
-async function drainWithKubectl(node: string, home: string): Promise<number> {
-  const out = await kubectlDrain(node, {
-    kubeconfig: `${home}/admin.kubeconfig`,
-    home,
-    timeoutSeconds: 150,
-  });
+async function drainWithKubectl(
+  node: string,
+  options: { kubeconfig: string; home: string },
+): Promise<number> {
+  const out = await kubectlDrain(node, { ...options, timeoutSeconds: 150 });
   if (!out.success) {
     const err = new TextDecoder().decode(out.stderr).trim().split("\n").slice(-3).join("\n");
     throw new Error(`kubectl drain ${node} failed (exit ${out.code}): ${err}`);
@@ -409,10 +408,6 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerResul
   const peers = await startPeers(found.binaries, { logDir });
   const home = await Deno.makeTempDir({ prefix: "sth-bench-peers-" });
   try {
-    await Deno.writeTextFile(
-      `${home}/admin.kubeconfig`,
-      await Deno.readTextFile(peers.adminKubeconfig),
-    );
     // The handler runs as the manifest's ServiceAccount elsewhere (e2e); here the question is
     // speed, so every tool gets the same admin rights.
     const kubeconfigPath = `${home}/handler.kubeconfig`;
@@ -448,7 +443,6 @@ export async function runPeerBench(options: PeerBenchOptions): Promise<PeerResul
     );
     const idle = await measureIdle(peers, {
       tools: tools.filter((t): t is "ours" | "nth" => t !== "kubectl"),
-      handlerOwner,
       kubeconfigPath,
       logDir,
       windowMs: idleWindowMs,
@@ -471,7 +465,10 @@ async function drainOnce(
   if (tool === "kubectl") {
     const start = Date.now();
     try {
-      const exited = await drainWithKubectl(node.name, options.home);
+      const exited = await drainWithKubectl(node.name, {
+        kubeconfig: peers.adminKubeconfig,
+        home: options.home,
+      });
       return { start, exited, cordoned: await watched.cordoned, drained: await watched.drained };
     } finally {
       stopWatching.abort();
@@ -503,7 +500,6 @@ async function measureIdle(
   peers: Peers,
   options: {
     tools: ("ours" | "nth")[];
-    handlerOwner: Owner;
     kubeconfigPath: string;
     logDir: string;
     windowMs: number;
