@@ -233,23 +233,28 @@ export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {
       if (outcome === undefined) continue;
       switch (outcome.status) {
         case "evicted":
+          // Logged now, not only once the pod is gone: a drain held up by one PodDisruptionBudget
+          // can take the whole two minutes, and `kubectl logs` should show progress meanwhile.
+          logger.info("eviction accepted", { pod: name });
           return { kind: "accepted", pod };
         case "gone":
           return { kind: "gone", pod };
         case "failed":
           return { kind: "failed", pod, reason: stripPodPrefix(outcome.message, name) };
         case "blocked":
-        case "retryable":
+        case "retryable": {
           last = {
             code: outcome.code,
             message: stripPodPrefix(outcome.message, name),
             blocked: outcome.status === "blocked",
           };
-          logger.debug("eviction refused, will retry", {
-            pod: name,
-            code: outcome.code,
-            error: last.message,
-          });
+          // The first refusal is worth an operator's attention (a budget or an API problem is
+          // eating the deadline); the retries after it would only flood the log.
+          const refused = { pod: name, code: outcome.code, error: last.message };
+          if (attempt === 0) {
+            logger.warn("eviction refused, will retry until the deadline", refused);
+          } else logger.debug("eviction refused, will retry", refused);
+        }
       }
       const left = deadline.getTime() - now().getTime();
       if (left <= 0) break;

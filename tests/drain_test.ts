@@ -324,6 +324,30 @@ Deno.test("drain evicts a PodDisruptionBudget-guarded pod once the budget allows
   assert.equal(fake.evictCalls.length, 3);
 });
 
+Deno.test("drain logs each accepted eviction at once and a refusal once, not on every retry", async () => {
+  const { clock, logger, options } = setup();
+  const fake = fakeKube([pod("web-1"), pod("web-2")], {
+    clock,
+    evict: (ref, attempt) => ref.name === "web-1" && attempt < 3 ? blocked : { status: "evicted" },
+  });
+  await createDrainer(fake.kube, options).drain("node-a", { deadline: clock.at(60_000) });
+  const lines = logger.lines;
+  const accepted = (name: string) =>
+    lines.findIndex((l) => l.includes(`INFO  eviction accepted pod=default/${name}`));
+  // web-2 is reported accepted before web-1's retries end, so progress shows while a budget holds.
+  assert.ok(accepted("web-2") >= 0 && accepted("web-2") < accepted("web-1"), lines.join("\n"));
+  const refusals = lines.filter((l) => /eviction refused/.test(l));
+  assert.equal(refusals.length, 3);
+  assert.match(
+    refusals[0],
+    /WARN {2}eviction refused, will retry until the deadline pod=default\/web-1 code=429 error=/,
+  );
+  assert.ok(
+    refusals.slice(1).every((l) => / DEBUG eviction refused, will retry /.test(l)),
+    refusals.join("\n"),
+  );
+});
+
 Deno.test("drain calls a 429 without a disruption budget cause throttling", async () => {
   const { clock, options } = setup();
   const fake = fakeKube([pod("web-1")], {

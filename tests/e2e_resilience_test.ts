@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
 import { spawnHandler, startStack, withHandler } from "../tools/stack.ts";
+import { waitFor } from "../tools/wait.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
@@ -37,22 +38,34 @@ Deno.test("e2e: a restarted handler does not repeat a notice it already handled"
 });
 
 Deno.test("e2e: a handler restarted mid-drain finishes the drain without a second start message", async () => {
-  // The PDB refuses long enough for the first handler to be stopped mid-drain.
-  const pods = demoPods(NODE).map((p) =>
-    p.name.startsWith("payments") ? { ...p, pdbBlocks: 4 } : p
-  );
+  // The budget refuses until the test lifts it, so the first handler is certainly mid-drain (its
+  // other evictions accepted, this one being retried) when it is killed: no race with its result.
+  const pods = demoPods(NODE);
+  const guarded = pods.find((p) => p.name.startsWith("payments"))!;
   const stack = await startStack({
     node: NODE,
-    api: { pods },
+    api: { pods: pods.map((p) => p === guarded ? { ...p, pdbBlocks: Infinity } : p) },
     imds: { scenario: { spot: { afterMs: 0 } } },
   });
+  const refusals = () =>
+    stack.api.requests.filter((r) =>
+      r.subresource === "eviction" && r.name === guarded.name && r.status === 429
+    ).length;
   try {
     const first = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
-    await stack.sink.waitFor(1, { pathPrefix: "/webhook" });
-    await first.waitForLine(/pod evicted/);
+    await first.waitForLine(/eviction refused, will retry until the deadline/);
+    await first.waitForLine(/eviction accepted pod=default\/web-/);
+    await waitFor("a second refusal: the first handler is retrying", () => refusals() >= 2, {
+      timeoutMs: 20_000,
+    });
     // SIGKILL: a crash or a node-pressure kill, not a graceful stop.
     first.kill("SIGKILL");
     await first.status;
+    assert.ok(
+      !first.lines.some((l) => /drain finished|phase=result/.test(l)),
+      first.lines.join("\n"),
+    );
+    stack.api.setPdbBlocks(guarded.namespace, guarded.name, 0);
 
     const second = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
     await second.waitForLine(/resuming a notice a previous run started/);
@@ -60,8 +73,9 @@ Deno.test("e2e: a handler restarted mid-drain finishes the drain without a secon
     await second.stop();
     const events = webhookEvents(stack.sink.requests);
     assert.deepEqual(events.map((e) => e.event), ["notice", "result"]);
+    assert.deepEqual(events[1].result?.remaining, [], "the resumed drain left nothing behind");
     assert.ok(
-      stack.api.evictions().some((e) => e.name.startsWith("payments")),
+      stack.api.evictions().some((e) => e.name === guarded.name),
       "the PDB-guarded pod was evicted in the end",
     );
   } finally {

@@ -244,6 +244,21 @@ Deno.test("the stand-in refuses a PDB-guarded eviction with a 429 Status until t
   });
 });
 
+Deno.test("setPdbBlocks holds a budget until a test lifts it and refuses unknown pods", async () => {
+  const pods = [{ namespace: "default", name: "pay-1", pdbBlocks: Infinity, nodeName: NODE }];
+  await withApi({ pods }, async (api) => {
+    const path = "/api/v1/namespaces/default/pods/pay-1/eviction";
+    for (let i = 0; i < 3; i++) {
+      assert.equal((await call(api, "POST", path, { body: eviction("pay-1") })).status, 429);
+    }
+    api.setPdbBlocks("default", "pay-1", 1);
+    assert.equal((await call(api, "POST", path, { body: eviction("pay-1") })).status, 429);
+    assert.equal((await call(api, "POST", path, { body: eviction("pay-1") })).status, 201);
+    assert.throws(() => api.setPdbBlocks("default", "nope", 0), /no pod default\/nope/);
+    assert.throws(() => api.setPdbBlocks("default", "pay-1", -1), RangeError);
+  });
+});
+
 Deno.test("the stand-in keeps an evicted pod terminating for deleteAfterMs with its grace period", async () => {
   await withApi({ pods: demoPods(NODE), deleteAfterMs: 50 }, async (api) => {
     const post = await call(api, "POST", "/api/v1/namespaces/default/pods/cache-0/eviction", {

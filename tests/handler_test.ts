@@ -213,6 +213,20 @@ Deno.test("handler resumes a notice a previous run started without re-sending th
   assert.deepEqual(s.sent.map((m) => m.phase), ["result"]);
 });
 
+Deno.test("handler sends the result before marking the notice done: a crash between repeats it, never loses it", async () => {
+  const s = setup();
+  const key = annotationKey("spot-interruption");
+  const seen: string[] = [];
+  const send = s.notifier.send.bind(s.notifier);
+  s.notifier.send = (message, options) => {
+    seen.push(`${message.phase} while ${JSON.parse(s.node.annotations[key]).phase}`);
+    return send(message, options);
+  };
+  await s.handler.handle(notice());
+  assert.deepEqual(seen, ["start while started", "result while started"]);
+  assert.equal(JSON.parse(s.node.annotations[key]).phase, "done");
+});
+
 Deno.test("handler handles a new notice of a kind handled before for another id", async () => {
   const s = setup();
   s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({

@@ -114,6 +114,11 @@ export interface FakeApiServer {
   evictions(): FakeEviction[];
   /** Add (or replace) a pod, e.g. a controller's replacement with a new UID. */
   addPod(pod: FakePod & { nodeName: string }): void;
+  /**
+   * Change how many more evictions of a pod its PodDisruptionBudget refuses (0 lets the next one
+   * through), as a controller's replacement becoming ready would; throws for an unknown pod.
+   */
+  setPdbBlocks(namespace: string, name: string, blocks: number): void;
   /** Make matching requests fail from now on. */
   addFailure(failure: FakeFailure): void;
   close(): Promise<void>;
@@ -951,6 +956,13 @@ export function startFakeApiServer(options: FakeApiServerOptions = {}): FakeApiS
     events: () => events.map(clone),
     evictions: () => evictions.map((e) => ({ ...e })),
     addPod,
+    setPdbBlocks(namespace, name, blocks) {
+      const key = podKey(namespace, name);
+      if (!pods.has(key)) throw new RangeError(`setPdbBlocks: no pod ${key}`);
+      if (!(blocks >= 0)) throw new RangeError(`setPdbBlocks: blocks must be >= 0, got ${blocks}`);
+      if (blocks > 0) pdbBlocks.set(key, blocks);
+      else pdbBlocks.delete(key);
+    },
     addFailure(failure) {
       failures.push({ ...failure, left: failure.times ?? 1 });
     },

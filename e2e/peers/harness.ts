@@ -15,6 +15,7 @@ import {
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { parseAllDocuments } from "yaml";
 import { localPermissions } from "../../lib/permissions.ts";
+import { waitFor } from "../../tools/wait.ts";
 import type { KubeApi } from "../../tools/peers/kube_api.ts";
 
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
@@ -26,39 +27,8 @@ export const FAKE_AWS_ENV: Readonly<Record<string, string>> = {
   AWS_REGION: "us-east-1",
 };
 
-/**
- * Poll `probe` until it returns something other than `undefined`/`false`, at most `timeoutMs`.
- * The error names what was awaited and, when given, the last state seen.
- *
- * @example
- * ```ts
- * const node = await waitFor("node cordoned", async () => {
- *   const n = await api.get<{ spec: { unschedulable?: boolean } }>("/api/v1/nodes/a");
- *   return n?.spec.unschedulable ? n : undefined;
- * }, { timeoutMs: 30_000 });
- * ```
- */
-export async function waitFor<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false> | T | undefined | false,
-  options: { timeoutMs: number; intervalMs?: number; describe?: () => string },
-): Promise<T> {
-  const end = Date.now() + options.timeoutMs;
-  let lastError: unknown;
-  for (;;) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (error) {
-      lastError = error;
-    }
-    if (Date.now() >= end) break;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
-  }
-  const detail = options.describe?.() ??
-    (lastError instanceof Error ? `last error: ${lastError.message}` : "");
-  throw new Error(`timed out after ${options.timeoutMs} ms waiting for ${what}. ${detail}`.trim());
-}
+// Re-exported: the scenarios and their helpers import every shared wait from here.
+export { waitFor };
 
 /** One line the handler printed (LOG_FORMAT=json), with `raw` for non-JSON lines. */
 export interface LogLine {
