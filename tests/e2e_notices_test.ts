@@ -189,16 +189,16 @@ Deno.test("e2e: a PodDisruptionBudget that never allows eviction is reported at 
   const pods = demoPods(NODE).map((p) =>
     p.name.startsWith("payments") ? { ...p, pdbBlocks: Infinity } : p
   );
-  // A notice 8 s out gives a deadline 3 s out (5 s safety margin).
-  const time = formatNoticeTime(new Date(Date.now() + 8000));
   await withHandler(
-    {
-      node: NODE,
-      api: { pods },
-      imds: { scenario: { spot: { action: "terminate", time } } },
-    },
+    { node: NODE, api: { pods } },
     {},
-    async (stack) => {
+    async (stack, handler) => {
+      // The notice is served only once the handler is up, so a slow start on a busy machine does
+      // not eat the deadline: 10 s out gives a deadline 5 s out (5 s safety margin), room for the
+      // lazy client import and several retries.
+      await handler.waitForLine(/instance identity/);
+      const time = formatNoticeTime(new Date(Date.now() + 10_000));
+      stack.imds.setScenario({ spot: { action: "terminate", time } });
       const [, result] = await stack.sink.waitFor(2, { pathPrefix: "/webhook", timeoutMs: 30_000 })
         .then((r) => r.map((x) => JSON.parse(x.body) as WebhookEventV1));
       assert.equal(result.result!.evicted.length, EVICTABLE.length - 1);
