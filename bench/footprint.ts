@@ -9,6 +9,7 @@
 
 import { freePort } from "../tools/peers/peers.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";
+import { sleep } from "../tools/wait.ts";
 import { BENCH_NODE } from "./handler_run.ts";
 import { cpuPercent, findPid, type ProcessSample, sampleProcess } from "./procfs.ts";
 
@@ -47,10 +48,6 @@ export interface IdleFootprint {
   series: number[];
   /** When extended: the longer window's length, final RSS and CPU share. */
   extended?: { windowMs: number; rss: number; cpuPercent: number };
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /**

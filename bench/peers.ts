@@ -33,6 +33,7 @@ import {
 } from "../tools/peers/peers.ts";
 import { clockTicksPerSecond, cpuPercent, type ProcessSample, sampleProcess } from "./procfs.ts";
 import { kubectlVersion } from "../tools/kubectl.ts";
+import { sleep } from "../tools/wait.ts";
 import { kubectlDrain } from "./kubectl_run.ts";
 import { span } from "./timeline.ts";
 
@@ -130,10 +131,6 @@ export function peerVersions(setupScript: string): Record<string, string> {
   const out: Record<string, string> = {};
   for (const m of setupScript.matchAll(/^([A-Z]+)_VERSION=(\S+)$/gm)) out[m[1]] = m[2];
   return out;
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 function exists(path: string): boolean {

@@ -1,4 +1,5 @@
 import { kubectlVersion } from "../tools/kubectl.ts";
+import { waitFor } from "../tools/wait.ts";
 import assert from "node:assert/strict";
 import {
   DEMO_HANDLER_POD,
@@ -48,15 +49,6 @@ function eviction(name: string, gracePeriodSeconds?: number): Obj {
     metadata: { name, namespace: "default" },
     ...(gracePeriodSeconds === undefined ? {} : { deleteOptions: { gracePeriodSeconds } }),
   };
-}
-
-/** Poll `check` until it holds; fails after `boundMs` rather than hanging. */
-async function eventually(check: () => boolean, boundMs = 5_000): Promise<void> {
-  const until = Date.now() + boundMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`condition not met within ${boundMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
 }
 
 Deno.test("demoPods holds one pod of every kind the drain must tell apart", () => {
@@ -270,8 +262,10 @@ Deno.test("the stand-in keeps an evicted pod terminating for deleteAfterMs with 
     assert.match(String(metadata.deletionTimestamp), /^\d{4}-/);
     assert.equal(metadata.deletionGracePeriodSeconds, 7);
     assert.deepEqual(api.evictions().map((e) => [e.name, e.gracePeriodSeconds]), [["cache-0", 7]]);
-    await eventually(() =>
-      !api.pods().some((p) => (p as { metadata: Obj }).metadata.name === "cache-0")
+    await waitFor(
+      "cache-0 removed after its grace period",
+      () => !api.pods().some((p) => (p as { metadata: Obj }).metadata.name === "cache-0"),
+      { timeoutMs: 5_000, intervalMs: 10 },
     );
     const gone = await call(api, "GET", "/api/v1/namespaces/default/pods/cache-0");
     assert.equal(gone.status, 404);

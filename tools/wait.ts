@@ -5,6 +5,11 @@
  * @module
  */
 
+/** Resolve after `ms`; the pause between polls and between benchmark samples. */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /**
  * Poll `probe` until it returns something other than `undefined`/`false`, at most `timeoutMs`.
  * The error names what was awaited and, when given, the last state seen.
@@ -32,7 +37,7 @@ export async function waitFor<T>(
       lastError = error;
     }
     if (Date.now() >= end) break;
-    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 200));
+    await sleep(options.intervalMs ?? 200);
   }
   const detail = options.describe?.() ??
     (lastError instanceof Error ? `last error: ${lastError.message}` : "");
