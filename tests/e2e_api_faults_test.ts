@@ -208,6 +208,8 @@ for (const c of TRANSIENT) {
             !handler.lines.some((l) => /failed for good/.test(l)),
             "transient, not permanent",
           );
+          // A graceful stop would finish the notice at its deadline, a minute away.
+          handler.kill("SIGKILL");
         },
       );
     } finally {
