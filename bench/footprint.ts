@@ -80,8 +80,8 @@ export async function runIdleFootprint(options: IdleOptions): Promise<IdleFootpr
   });
   try {
     const timeout = setTimeout(
-      () => firstPoll.reject(new Error("no IMDS poll within 30 s")),
-      30_000,
+      () => firstPoll.reject(new Error("no IMDS poll within 60 s")),
+      60_000,
     );
     const t0 = await firstPoll.promise.finally(() => clearTimeout(timeout));
     const pid = await findPid(stack.kubeconfig);

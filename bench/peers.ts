@@ -233,8 +233,22 @@ function watchServed(aemm: Aemm, signal: AbortSignal): Promise<number | undefine
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
-async function startNoticeAemm(peers: Peers, delaySeconds: number): Promise<Aemm> {
+/**
+ * An AEMM whose spot notice appears after `delaySeconds` (an hour: an idle one), optionally
+ * requiring IMDSv2 tokens.
+ *
+ * @example
+ * ```ts
+ * const aemm = await startNoticeAemm(peers, 3600, { imdsv2: true });
+ * ```
+ */
+export async function startNoticeAemm(
+  peers: Peers,
+  delaySeconds: number,
+  options: { imdsv2?: boolean } = {},
+): Promise<Aemm> {
   return await peers.startAemm({
+    imdsv2: options.imdsv2,
     // The notice appears after the delay, with a two-minute deadline (no deadline effects),
     // and the rebalance recommendation AEMM also serves is pushed an hour out.
     flags: ["--mock-delay-sec", String(delaySeconds), "--rebalance-delay-sec", "3600"],
@@ -243,14 +257,22 @@ async function startNoticeAemm(peers: Peers, delaySeconds: number): Promise<Aemm
 }
 
 /** A running handler (ours or aws-node-termination-handler) and its pid for /proc. */
-interface Running {
+export interface Running {
   pid: number;
   stop(): Promise<void>;
   /** The last lines, for a failure report. */
   tail(): string;
 }
 
-function startOurs(
+/**
+ * The handler on the peers, as the e2e harness runs it (shipped permissions, `POLL_INTERVAL=1`).
+ *
+ * @example
+ * ```ts
+ * const ours = startOurs({ node, aemm, kubeconfigPath, logPath });
+ * ```
+ */
+export function startOurs(
   options: { node: string; aemm: Aemm; kubeconfigPath: string; logPath: string },
 ): Running {
   const handler = startHandler({
@@ -281,8 +303,13 @@ function startOurs(
  * aws-node-termination-handler in IMDS mode. It knows only in-cluster configuration (the
  * service-account token and CA under /var/run/secrets), so it runs in a private mount namespace
  * whose /run is a fresh tmpfs holding them: nothing on the machine's own paths is touched.
+ *
+ * @example
+ * ```ts
+ * const nth = startNth(peers, { node, aemm, logPath });
+ * ```
  */
-function startNth(
+export function startNth(
   peers: Peers,
   options: { node: string; aemm: Aemm; logPath: string },
 ): Running {

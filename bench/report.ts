@@ -11,6 +11,7 @@ import type { IdleFootprint } from "./footprint.ts";
 import { formatMiB, formatMs, formatRatio, formatSummary, markdownTable } from "./format.ts";
 import type { MachineInfo } from "./machine.ts";
 import type { PeerResult, PeerSample, PeerTool } from "./peers.ts";
+import type { SoakResult, SoakSubjectKind } from "./soak.ts";
 import { maybeSummarize, summarize, type Summary } from "./stats.ts";
 
 /** How the benchmarks were run. */
@@ -44,6 +45,10 @@ export interface BenchResults {
   idleVariants?: IdleVariant[];
   /** The handler, aws-node-termination-handler and kubectl drain on real peers. */
   peers?: PeerResult;
+  /** Idle handlers over minutes, with the floors and aws-node-termination-handler. */
+  soak?: SoakResult;
+  /** Why the soak ended without results, when it failed. */
+  soakFailed?: string;
 }
 
 /** Idle handlers started the same other way. */
@@ -62,10 +67,17 @@ export interface Verdict {
 }
 
 const MIB = 1_048_576;
-/** Targets from GitHub issue 6. */
+/** Targets from GitHub issues 6 and 15 (idle CPU, the real-peer and soak goals). */
 export const TARGETS = {
   idleRssBytes: 48 * MIB,
-  idleCpuPercent: 0.5,
+  idleCpuPercent: 0.1,
+  /** Real peers, 110 pods: median notice served → cordon. */
+  peersCordonMs: 700,
+  /** Over the soak: peak RSS, and "flat": a least-squares slope no steeper than this. */
+  soakPeakBytes: 48 * MIB,
+  soakSlopeMiBPerHour: 1,
+  /** VmHWM over the largest drain. */
+  drainPeakBytes: 150 * MIB,
   /** POLL_INTERVAL (1 s) + 1 s. */
   noticeToCordonMs: 2_000,
   /** 110 pods, 5 ms API latency. */
@@ -144,6 +156,59 @@ export function verdicts(results: BenchResults): Verdict[] {
       met: worst <= 1,
     });
   }
+  out.push(...goalsOfIssue15(results));
+  return out;
+}
+
+const SOAK_OURS: SoakSubjectKind = "ours";
+
+function goalsOfIssue15(results: BenchResults): Verdict[] {
+  const out: Verdict[] = [];
+  const p = results.peers?.ran ? results.peers : undefined;
+  const idleOf = (tool: "ours" | "nth") => p?.idle.find((i) => i.tool === tool);
+  const [oursIdle, nthIdle] = [idleOf("ours"), idleOf("nth")];
+  out.push({
+    target: "real peers: idle RSS beside aws-node-termination-handler",
+    goal: "≤ aws-node-termination-handler in the same run",
+    measured: oursIdle && nthIdle
+      ? `${formatMiB(oursIdle.rss)} vs ${formatMiB(nthIdle.rss)}`
+      : "not run",
+    met: oursIdle && nthIdle ? oursIdle.rss <= nthIdle.rss : undefined,
+  });
+  const soak = results.soak?.subjects.find((s) => s.kind === SOAK_OURS);
+  out.push({
+    target: `soak (${results.soak?.minutes ?? 30} min, shipped flags): idle RSS`,
+    goal: `peak ≤ ${
+      formatMiB(TARGETS.soakPeakBytes)
+    }, flat (≤ ${TARGETS.soakSlopeMiBPerHour} MiB/h)`,
+    measured: soak
+      ? `peak ${formatMiB(soak.stats.peakRss)}, slope ${
+        soak.stats.slopeMiBPerHour.toFixed(1)
+      } MiB/h`
+      : "not run",
+    met: soak
+      ? soak.stats.peakRss <= TARGETS.soakPeakBytes &&
+        soak.stats.slopeMiBPerHour <= TARGETS.soakSlopeMiBPerHour
+      : undefined,
+  });
+  const c110 = p?.cases.find((c) => c.pods === 110);
+  const cordon = c110 ? pick(c110.samples.ours, "toCordon") : undefined;
+  out.push({
+    target: "real peers, 110 pods: notice served → cordon",
+    goal: `median ≤ ${ms(TARGETS.peersCordonMs)}`,
+    measured: cordon ? `median ${ms(cordon.median)}, max ${ms(cordon.max)}` : "not run",
+    met: cordon ? cordon.median <= TARGETS.peersCordonMs : undefined,
+  });
+  const largest = results.drain?.length ? Math.max(...results.drain.map((c) => c.pods)) : undefined;
+  const peaks = (results.drain ?? []).filter((c) => c.pods === largest)
+    .flatMap((c) => c.ours.map((o) => o.peakRss));
+  const peak = peaks.length ? summarize(peaks) : undefined;
+  out.push({
+    target: `peak RSS over a ${largest ?? 250}-pod drain`,
+    goal: `≤ ${formatMiB(TARGETS.drainPeakBytes)}`,
+    measured: peak ? `max ${formatMiB(peak.max)}, median ${formatMiB(peak.median)}` : "not run",
+    met: peak ? peak.max <= TARGETS.drainPeakBytes : undefined,
+  });
   return out;
 }
 
@@ -435,6 +500,64 @@ function peersSection(p: PeerResult): string {
   return parts.join("\n");
 }
 
+/** How each soaked process is named in RESULTS.md. */
+export const SOAK_LABELS: Record<SoakSubjectKind, string> = {
+  "ours": "this handler, stand-in, not scraped",
+  "ours-scraped": "this handler, stand-in, `/metrics` scraped",
+  "floor-empty": "floor: `deno run` of an empty script (one timer)",
+  "floor-poller": "floor: minimal Deno poller (`fetch` + `Deno.serve`)",
+  "ours-peers": "this handler, real peers",
+  "nth": "aws-node-termination-handler, real peers",
+};
+
+function soakSection(soak: SoakResult): string {
+  const parts = [
+    "## 5. Soak",
+    "",
+    `Idle processes side by side for ${soak.minutes} min, polling once a second with IMDSv2 ` +
+    `session tokens required (the mock IMDS with \`requireToken\`; AEMM with \`--imdsv2\`), ` +
+    `VmRSS and CPU (utime + stime) read from /proc every ${soak.everyMs / 1000} s from the ` +
+    "first poll on. The scraped handler's `/metrics` is read every " +
+    `${soak.scrapeEveryMs / 1000} s, as Prometheus would. Slope: least squares of RSS over ` +
+    "time, in MiB per hour (a sawtooth that a major GC brings back has a peak but no slope). " +
+    "The floors are run by the same `deno` with the same configuration: an empty script that " +
+    "keeps one timer, and a minimal poller of `spot/instance-action` (token once, `fetch` every " +
+    "second, a `Deno.serve` listener): what any handler on this runtime pays. They ran beside " +
+    "the stand-in benchmarks (idle processes, CPU read per process).",
+    "",
+    markdownTable(
+      ["process", "samples", "first", "min", "peak", "last", "slope", "CPU (share of a core)"],
+      soak.subjects.map((s) => [
+        SOAK_LABELS[s.kind] +
+        (s.scrapes
+          ? ` (${s.scrapes.ok} scrapes${s.scrapes.failed ? `, ${s.scrapes.failed} failed` : ""})`
+          : ""),
+        String(s.stats.samples),
+        formatMiB(s.stats.firstRss),
+        formatMiB(s.stats.minRss),
+        formatMiB(s.stats.peakRss),
+        formatMiB(s.stats.lastRss),
+        `${s.stats.slopeMiBPerHour.toFixed(1)} MiB/h`,
+        pct(s.stats.cpuPercent),
+      ]),
+      { align: ["left", "right", "right", "right", "right", "right", "right", "right"] },
+    ),
+  ];
+  if (soak.peersMissing) {
+    parts.push("", `aws-node-termination-handler left out: ${soak.peersMissing}.`);
+  }
+  for (const s of soak.subjects.filter((x) => x.kind === "ours" || x.kind === "nth")) {
+    const perMinute = Math.max(1, Math.round(60_000 / soak.everyMs));
+    parts.push(
+      "",
+      `RSS each minute, ${SOAK_LABELS[s.kind]}: ${
+        s.series.filter((_, i) => i % perMinute === 0).map((b) => (b / MIB).toFixed(1)).join(", ")
+      } MiB.`,
+    );
+  }
+  return parts.join("\n");
+}
+
 /**
  * Render bench/RESULTS.md.
  *
@@ -465,5 +588,7 @@ export function renderResults(results: BenchResults): string {
   if (results.drain) parts.push("", drainSection(results.drain, results.settings));
   if (results.idle?.length || results.drain) parts.push("", footprintSection(results));
   if (results.peers) parts.push("", peersSection(results.peers));
+  if (results.soak) parts.push("", soakSection(results.soak));
+  if (results.soakFailed) parts.push("", "## 5. Soak", "", `Failed: ${results.soakFailed}`);
   return parts.join("\n") + "\n";
 }

@@ -10,6 +10,7 @@ import { runDetectionBench } from "./detection.ts";
 import { DELETE_AFTER_MS, drainCases, runKubectlDrains, runOurDrains } from "./drain.ts";
 import { runIdleFootprint } from "./footprint.ts";
 import { runPeerBench } from "./peers.ts";
+import { runSoak } from "./soak.ts";
 import { formatMiB, formatMs } from "./format.ts";
 import { kubectlVersion, machineInfo } from "./machine.ts";
 import { clockTicksPerSecond } from "./procfs.ts";
@@ -27,8 +28,13 @@ Options:
   --idle-window S     seconds from the first poll to the idle reading (default 60; --quick:
                       10); longer for a leak check
   --quick             1 run per case and a 10 s idle window: a smoke test (~2 min)
-  --only LIST         comma-separated: detection, drain, footprint, peers (default: all;
-                      peers needs tools/peers/setup.sh and is skipped with the reason without)
+  --only LIST         comma-separated: detection, drain, footprint, peers, soak (default:
+                      all but soak; peers needs tools/peers/setup.sh and is skipped with the
+                      reason without)
+  --soak MINUTES      also run the soak (idle handlers with and without /metrics scraping,
+                      two floors, aws-node-termination-handler when built) for MINUTES, beside
+                      the other benchmarks (default 30 when --only names soak)
+  --soak-every S      seconds between soak samples (default 10)
   --peer-runs N       drains per tool and size on the real peers (default: runs, at most 3)
   --v8-flags=FLAGS    DENO_V8_FLAGS for every handler run (to try a fix; write it with =,
                       since FLAGS starts with --)
@@ -38,7 +44,8 @@ Options:
   --json PATH         also write the raw results as JSON
   --help              show this help`;
 
-const SECTIONS = ["detection", "drain", "footprint", "peers"] as const;
+const SECTIONS = ["detection", "drain", "footprint", "peers", "soak"] as const;
+const DEFAULT_SECTIONS: readonly Section[] = ["detection", "drain", "footprint", "peers"];
 type Section = typeof SECTIONS[number];
 
 /** Parsed command line. */
@@ -53,6 +60,9 @@ export interface BenchArgs {
   only: Set<Section>;
   v8Flags?: string;
   variant?: string;
+  /** Length of the soak in minutes; undefined: no soak. */
+  soakMinutes?: number;
+  soakEveryMs: number;
   out: string;
   json?: string;
 }
@@ -91,6 +101,8 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
       only: { type: "string" },
       "v8-flags": { type: "string" },
       variant: { type: "string" },
+      soak: { type: "string" },
+      "soak-every": { type: "string" },
       out: { type: "string" },
       json: { type: "string" },
       help: { type: "boolean" },
@@ -112,12 +124,21 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     ? 10_000
     : 60_000;
   const only = new Set<Section>();
-  for (const name of (values.only ?? SECTIONS.join(",")).split(",").map((s) => s.trim())) {
+  for (const name of (values.only ?? DEFAULT_SECTIONS.join(",")).split(",").map((s) => s.trim())) {
     if (!SECTIONS.includes(name as Section)) {
       throw new TypeError(`--only: unknown benchmark ${JSON.stringify(name)}; use ${SECTIONS}`);
     }
     only.add(name as Section);
   }
+  if (values.soak !== undefined) only.add("soak");
+  const soakMinutes = values.soak !== undefined
+    ? count("soak", values.soak, 1)
+    : only.has("soak")
+    ? 30
+    : undefined;
+  const soakEveryMs = values["soak-every"] !== undefined
+    ? count("soak-every", values["soak-every"], 1) * 1000
+    : 10_000;
   const variant = values.variant ?? "--max-opt=1";
   return {
     runs,
@@ -129,6 +150,8 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     only,
     v8Flags: values["v8-flags"] || undefined,
     variant: variant === "" ? undefined : variant,
+    soakMinutes,
+    soakEveryMs,
     out: values.out ?? `${import.meta.dirname}/RESULTS.md`,
     json: values.json,
   };
@@ -168,6 +191,33 @@ async function main(args: string[]): Promise<number> {
   };
   const m = results.machine;
   log(`${m.cpuModel}, ${m.cores} cores, Deno ${m.deno}, ${m.kubectl ?? "no kubectl"}`);
+  const ticks = await clockTicksPerSecond();
+
+  // The soak's handlers are idle and their CPU is read per process, so they run beside the
+  // stand-in benchmarks instead of after them; the real-peer benchmark waits for the soak, so its
+  // drains do not share the machine with the soak's second API server.
+  let soakDone: Promise<void> | undefined;
+  if (opts.soakMinutes !== undefined) {
+    log(`soak: ${opts.soakMinutes} min, a sample every ${opts.soakEveryMs / 1000} s`);
+    soakDone = runSoak({
+      minutes: opts.soakMinutes,
+      everyMs: opts.soakEveryMs,
+      ticksPerSecond: ticks,
+      v8Flags: opts.v8Flags,
+      onLine: log,
+    }).then((soak) => {
+      results.soak = soak;
+      for (const s of soak.subjects) {
+        log(
+          `  soak ${s.kind}: peak ${formatMiB(s.stats.peakRss)}, slope ` +
+            `${s.stats.slopeMiBPerHour.toFixed(1)} MiB/h, CPU ${s.stats.cpuPercent.toFixed(2)} %`,
+        );
+      }
+    }).catch((error) => {
+      results.soakFailed = error instanceof Error ? error.message : String(error);
+      log(`soak failed: ${results.soakFailed}`);
+    });
+  }
 
   if (opts.only.has("detection")) {
     log(`detection latency: ${opts.runs} cold + ${opts.runs} warm runs`);
@@ -200,7 +250,6 @@ async function main(args: string[]): Promise<number> {
 
   // kubectl is throttled to ~10 requests/s and nearly idle on CPU, so its drains run beside the
   // idle-footprint window (and extend it into a longer leak check) instead of after it.
-  const ticks = await clockTicksPerSecond();
   const windowMs = opts.idleWindowMs;
   const settleMs = results.settings.idleSettleMs;
   let kubectlDone: Promise<void> | undefined;
@@ -266,6 +315,7 @@ async function main(args: string[]): Promise<number> {
     }
   }
   await kubectlDone;
+  await soakDone;
 
   if (opts.only.has("peers")) {
     log(`on real peers: ${opts.peerRuns} run(s) per tool and size`);

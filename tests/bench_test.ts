@@ -20,6 +20,13 @@ import type { HandlerRun } from "../bench/handler_run.ts";
 import type { KubectlRun } from "../bench/kubectl_run.ts";
 import type { IdleFootprint } from "../bench/footprint.ts";
 import { peerSample, peerVersions } from "../bench/peers.ts";
+import {
+  leastSquaresSlope,
+  type SoakResult,
+  type SoakSample,
+  soakStats,
+  type SoakSubject,
+} from "../bench/soak.ts";
 import type { ApiRequestRecord } from "../tools/fake_apiserver.ts";
 
 const MIB = 1_048_576;
@@ -744,6 +751,8 @@ Deno.test("parseBenchArgs defaults to 5 runs, 3 kubectl and peer runs, 3 idle ha
     only: new Set(["detection", "drain", "footprint", "peers"]),
     v8Flags: undefined,
     variant: "--max-opt=1",
+    soakMinutes: undefined,
+    soakEveryMs: 10_000,
     out: DEFAULT_OUT,
     json: undefined,
   });
@@ -794,11 +803,11 @@ Deno.test("parseBenchArgs --only selects benchmarks from a comma-separated list"
 Deno.test("parseBenchArgs --only rejects an unknown benchmark with a TypeError", () => {
   assert.throws(() => parseBenchArgs(["--only", "drain,speed"]), {
     name: "TypeError",
-    message: '--only: unknown benchmark "speed"; use detection,drain,footprint,peers',
+    message: '--only: unknown benchmark "speed"; use detection,drain,footprint,peers,soak',
   });
   assert.throws(() => parseBenchArgs(["--only", ""]), {
     name: "TypeError",
-    message: '--only: unknown benchmark ""; use detection,drain,footprint,peers',
+    message: '--only: unknown benchmark ""; use detection,drain,footprint,peers,soak',
   });
 });
 
@@ -958,7 +967,7 @@ Deno.test("verdicts reports every target as not measured when nothing ran", () =
       measured: "not run",
       met: undefined,
     },
-    { target: "idle CPU", goal: "≤ 0.50 % of a core", measured: "not run", met: undefined },
+    { target: "idle CPU", goal: "≤ 0.10 % of a core", measured: "not run", met: undefined },
     {
       target: "notice served → cordon (cold client, every run)",
       goal: "≤ 2000 ms (poll interval + 1 s)",
@@ -972,6 +981,30 @@ Deno.test("verdicts reports every target as not measured when nothing ran", () =
       met: undefined,
     },
     { target: "drain no slower than kubectl drain", goal: "ours ≤ kubectl", measured: "not run" },
+    {
+      target: "real peers: idle RSS beside aws-node-termination-handler",
+      goal: "≤ aws-node-termination-handler in the same run",
+      measured: "not run",
+      met: undefined,
+    },
+    {
+      target: "soak (30 min, shipped flags): idle RSS",
+      goal: "peak ≤ 48.0 MiB, flat (≤ 1 MiB/h)",
+      measured: "not run",
+      met: undefined,
+    },
+    {
+      target: "real peers, 110 pods: notice served → cordon",
+      goal: "median ≤ 700 ms",
+      measured: "not run",
+      met: undefined,
+    },
+    {
+      target: "peak RSS over a 250-pod drain",
+      goal: "≤ 150.0 MiB",
+      measured: "not run",
+      met: undefined,
+    },
   ]);
 });
 
@@ -1006,15 +1039,15 @@ Deno.test("verdicts names the idle window of the handlers measured", () => {
 });
 
 Deno.test("verdicts judges idle CPU by the median over the idle handlers", () => {
-  const met = { ...baseResults(), idle: [idle(40, 0.1), idle(40, 0.9), idle(40, 0.2)] };
+  const met = { ...baseResults(), idle: [idle(40, 0.05), idle(40, 0.9), idle(40, 0.1)] };
   assert.deepEqual(verdict(met, /^idle CPU/), {
     target: "idle CPU",
-    goal: "≤ 0.50 % of a core",
-    measured: "median 0.20 %, max 0.90 %",
+    goal: "≤ 0.10 % of a core",
+    measured: "median 0.10 %, max 0.90 %",
     met: true,
   });
-  const missed = { ...baseResults(), idle: [idle(40, 0.4), idle(40, 0.6), idle(40, 0.7)] };
-  assert.equal(verdict(missed, /^idle CPU/).measured, "median 0.60 %, max 0.70 %");
+  const missed = { ...baseResults(), idle: [idle(40, 0.08), idle(40, 0.12), idle(40, 0.7)] };
+  assert.equal(verdict(missed, /^idle CPU/).measured, "median 0.12 %, max 0.70 %");
   assert.equal(verdict(missed, /^idle CPU/).met, false);
 });
 
@@ -1025,7 +1058,7 @@ Deno.test("verdicts leaves the idle targets unmeasured for an empty idle list", 
 });
 
 Deno.test("verdicts ignores the idle variant when judging the shipped handler", () => {
-  const shipped = { ...baseResults(), idle: [idle(40, 0.1), idle(41, 0.2)] };
+  const shipped = { ...baseResults(), idle: [idle(40, 0.05), idle(41, 0.08)] };
   const withVariant: BenchResults = {
     ...shipped,
     idleVariants: [{
@@ -1043,7 +1076,7 @@ Deno.test("verdicts requires every cold detection run to cordon within the targe
     ...baseResults(),
     detection: { cold: [detection(1_200), detection(2_000), detection(1_900)], warm: [], pods: 30 },
   };
-  assert.deepEqual(verdict(met, /→ cordon/), {
+  assert.deepEqual(verdict(met, /^notice served → cordon/), {
     target: "notice served → cordon (cold client, every run)",
     goal: "≤ 2000 ms (poll interval + 1 s)",
     measured: "max 2000 ms, median 1900 ms",
@@ -1057,8 +1090,8 @@ Deno.test("verdicts requires every cold detection run to cordon within the targe
       pods: 30,
     },
   };
-  assert.equal(verdict(missed, /→ cordon/).measured, "max 2001 ms, median 1000 ms");
-  assert.equal(verdict(missed, /→ cordon/).met, false);
+  assert.equal(verdict(missed, /^notice served → cordon/).measured, "max 2001 ms, median 1000 ms");
+  assert.equal(verdict(missed, /^notice served → cordon/).met, false);
 });
 
 Deno.test("verdicts does not judge detection from warm runs alone", () => {
@@ -1066,8 +1099,8 @@ Deno.test("verdicts does not judge detection from warm runs alone", () => {
     ...baseResults(),
     detection: { cold: [], warm: [detection(500)], pods: 30 },
   };
-  assert.equal(verdict(results, /→ cordon/).met, undefined);
-  assert.equal(verdict(results, /→ cordon/).measured, "not run");
+  assert.equal(verdict(results, /^notice served → cordon/).met, undefined);
+  assert.equal(verdict(results, /^notice served → cordon/).measured, "not run");
 });
 
 Deno.test("verdicts judges every eviction issued by the median of the 110-pod 5 ms case", () => {
@@ -1230,7 +1263,7 @@ Deno.test("renderResults writes one verdict per target", () => {
   assert.deepEqual(tableAfter(renderResults(fullResults()), "## Targets"), [
     ["target", "goal", "measured", "verdict"],
     ["idle RSS after 60 s of polling", "≤ 48.0 MiB", "median 41.0 MiB, max 42.0 MiB", "met"],
-    ["idle CPU", "≤ 0.50 % of a core", "median 0.20 %, max 0.30 %", "met"],
+    ["idle CPU", "≤ 0.10 % of a core", "median 0.20 %, max 0.30 %", "**missed**"],
     [
       "notice served → cordon (cold client, every run)",
       "≤ 2000 ms (poll interval + 1 s)",
@@ -1249,6 +1282,25 @@ Deno.test("renderResults writes one verdict per target", () => {
       "worst ratio 0.2×",
       "met",
     ],
+    [
+      "real peers: idle RSS beside aws-node-termination-handler",
+      "≤ aws-node-termination-handler in the same run",
+      "not run",
+      "not measured",
+    ],
+    [
+      "soak (30 min, shipped flags): idle RSS",
+      "peak ≤ 48.0 MiB, flat (≤ 1 MiB/h)",
+      "not run",
+      "not measured",
+    ],
+    [
+      "real peers, 110 pods: notice served → cordon",
+      "median ≤ 700 ms",
+      "not run",
+      "not measured",
+    ],
+    ["peak RSS over a 110-pod drain", "≤ 150.0 MiB", "max 60.0 MiB, median 60.0 MiB", "met"],
   ]);
 });
 
@@ -1259,6 +1311,10 @@ Deno.test("renderResults marks a missed target in bold and an unmeasured one as 
     "verdict",
     "**missed**",
     "met",
+    "not measured",
+    "not measured",
+    "not measured",
+    "not measured",
     "not measured",
     "not measured",
     "not measured",
@@ -1619,4 +1675,236 @@ Deno.test("renderResults says when the idle window was not the usual minute", ()
   const md = renderResults(results);
   assert.ok(md.includes(" **a 600 s window instead of 60 s.**"), md);
   assert.ok(!md.includes("--quick: a"));
+});
+
+// --- Soak ---
+
+Deno.test("leastSquaresSlope gives the slope of points on a line", () => {
+  assert.equal(leastSquaresSlope([0, 1, 2, 3], [1, 3, 5, 7]), 2);
+  assert.equal(leastSquaresSlope([10, 20], [5, 5]), 0);
+});
+
+Deno.test("leastSquaresSlope fits noisy points by least squares, not end to end", () => {
+  // End to end would be (4 - 0) / 4 = 1; the middle points pull the fit to 0.6.
+  assert.ok(Math.abs(leastSquaresSlope([0, 1, 2, 3, 4], [0, 3, 2, 1, 4]) - 0.6) < 1e-12);
+});
+
+Deno.test("leastSquaresSlope gives no slope to a sawtooth that returns to where it began", () => {
+  const x = [0, 1, 2, 3, 4, 5, 6, 7, 8];
+  assert.equal(leastSquaresSlope(x, [50, 55, 60, 55, 50, 55, 60, 55, 50]), 0);
+  // Two climbs of 15 and a fall: far flatter than one climb's 5 per step.
+  assert.ok(leastSquaresSlope(x, [50, 55, 60, 65, 50, 55, 60, 65, 50]) < 1);
+});
+
+Deno.test("leastSquaresSlope rejects too few points, unequal lengths, non-finite values, one x", () => {
+  assert.throws(() => leastSquaresSlope([1], [1]), {
+    name: "RangeError",
+    message: "leastSquaresSlope: needs at least two points",
+  });
+  assert.throws(() => leastSquaresSlope([1, 2], [1]), {
+    name: "RangeError",
+    message: "leastSquaresSlope: 2 x values but 1 y values",
+  });
+  assert.throws(() => leastSquaresSlope([1, 2], [1, NaN]), {
+    name: "RangeError",
+    message: "leastSquaresSlope: not a finite number: NaN",
+  });
+  assert.throws(() => leastSquaresSlope([3, 3, 3], [1, 2, 3]), {
+    name: "RangeError",
+    message: "leastSquaresSlope: every x is the same",
+  });
+});
+
+function soakSample(minutes: number, rssMiB: number, cpuTicks: number): SoakSample {
+  return { at: minutes * 60_000, rss: rssMiB * MIB, cpuTicks };
+}
+
+Deno.test("soakStats reports first, last, min and peak RSS, the slope in MiB per hour and the CPU share", () => {
+  const stats = soakStats([
+    soakSample(0, 50, 0),
+    soakSample(10, 58, 30),
+    soakSample(20, 49, 60),
+    soakSample(30, 51.5, 90),
+  ], 100);
+  assert.equal(stats.samples, 4);
+  assert.equal(stats.durationMs, 30 * 60_000);
+  assert.equal(stats.firstRss, 50 * MIB);
+  assert.equal(stats.lastRss, 51.5 * MIB);
+  assert.equal(stats.minRss, 49 * MIB);
+  assert.equal(stats.peakRss, 58 * MIB);
+  // Least squares over (0, 50), (1/6, 58), (1/3, 49), (1/2, 51.5) (hours, MiB):
+  // Sxy = -0.375, Sxx = 5/36, slope -2.7 MiB/h; end to end it would be +3.
+  assert.ok(Math.abs(stats.slopeMiBPerHour - -2.7) < 1e-9, String(stats.slopeMiBPerHour));
+  // 90 ticks at 100 Hz = 0.9 s of CPU over 1800 s.
+  assert.ok(Math.abs(stats.cpuPercent - 0.05) < 1e-12);
+});
+
+Deno.test("soakStats turns a steady growth into its hourly rate", () => {
+  const samples = Array.from({ length: 7 }, (_, i) => soakSample(i * 10, 50 + i * 0.5, i));
+  assert.ok(Math.abs(soakStats(samples, 100).slopeMiBPerHour - 3) < 1e-9);
+});
+
+Deno.test("soakStats rejects fewer than two samples and samples out of time order", () => {
+  assert.throws(() => soakStats([soakSample(0, 50, 0)], 100), {
+    name: "RangeError",
+    message: "soakStats: needs at least two samples",
+  });
+  assert.throws(() => soakStats([soakSample(1, 50, 0), soakSample(0, 50, 1)], 100), RangeError);
+});
+
+function soakSubject(kind: SoakSubject["kind"], peakMiB: number, slope: number): SoakSubject {
+  return {
+    kind,
+    stats: {
+      samples: 61,
+      durationMs: 600_000,
+      firstRss: 50 * MIB,
+      lastRss: 52 * MIB,
+      minRss: 49 * MIB,
+      peakRss: peakMiB * MIB,
+      slopeMiBPerHour: slope,
+      cpuPercent: 0.21,
+    },
+    series: Array.from({ length: 61 }, (_, i) => (50 + (i % 10) / 10) * MIB),
+  };
+}
+
+function soakResult(subjects: SoakSubject[], peersMissing?: string): SoakResult {
+  return { minutes: 10, everyMs: 10_000, scrapeEveryMs: 15_000, subjects, peersMissing };
+}
+
+Deno.test("parseBenchArgs runs no soak by default; --soak sets its minutes and adds the section", () => {
+  assert.equal(parseBenchArgs([])!.soakMinutes, undefined);
+  assert.equal(parseBenchArgs([])!.only.has("soak"), false);
+  const args = parseBenchArgs(["--only", "footprint", "--soak", "10", "--soak-every", "5"])!;
+  assert.equal(args.soakMinutes, 10);
+  assert.equal(args.soakEveryMs, 5_000);
+  assert.deepEqual(args.only, new Set(["footprint", "soak"]));
+});
+
+Deno.test("parseBenchArgs --only soak soaks for 30 minutes", () => {
+  const args = parseBenchArgs(["--only", "soak"])!;
+  assert.equal(args.soakMinutes, 30);
+  assert.equal(args.soakEveryMs, 10_000);
+});
+
+Deno.test("parseBenchArgs rejects a bad --soak or --soak-every with a TypeError naming the flag", () => {
+  assert.throws(() => parseBenchArgs(["--soak", "0"]), {
+    name: "TypeError",
+    message: '--soak: expected an integer of at least 1, got "0"',
+  });
+  assert.throws(() => parseBenchArgs(["--soak-every", "x"]), {
+    name: "TypeError",
+    message: '--soak-every: expected an integer of at least 1, got "x"',
+  });
+});
+
+Deno.test("renderResults tabulates every soaked process with its peak, slope and CPU", () => {
+  const scraped = { ...soakSubject("ours-scraped", 56, 3.25), scrapes: { ok: 40, failed: 0 } };
+  const results = {
+    ...baseResults(),
+    soak: soakResult([soakSubject("ours", 55, -1.04), scraped, soakSubject("nth", 44, 0.5)]),
+  };
+  const md = renderResults(results);
+  assert.deepEqual(tableAfter(md, "## 5. Soak"), [
+    ["process", "samples", "first", "min", "peak", "last", "slope", "CPU (share of a core)"],
+    [
+      "this handler, stand-in, not scraped",
+      "61",
+      "50.0 MiB",
+      "49.0 MiB",
+      "55.0 MiB",
+      "52.0 MiB",
+      "-1.0 MiB/h",
+      "0.21 %",
+    ],
+    [
+      "this handler, stand-in, `/metrics` scraped (40 scrapes)",
+      "61",
+      "50.0 MiB",
+      "49.0 MiB",
+      "56.0 MiB",
+      "52.0 MiB",
+      "3.3 MiB/h",
+      "0.21 %",
+    ],
+    [
+      "aws-node-termination-handler, real peers",
+      "61",
+      "50.0 MiB",
+      "49.0 MiB",
+      "44.0 MiB",
+      "52.0 MiB",
+      "0.5 MiB/h",
+      "0.21 %",
+    ],
+  ]);
+  // One RSS figure a minute (every sixth sample at 10 s) for ours and aws-node-termination-handler.
+  const series = md.split("\n").filter((l) => l.startsWith("RSS each minute"));
+  assert.equal(series.length, 2);
+  assert.equal(series[0].split(": ")[1].split(", ").length, 11);
+});
+
+Deno.test("renderResults says why aws-node-termination-handler was left out of the soak", () => {
+  const md = renderResults({
+    ...baseResults(),
+    soak: soakResult([soakSubject("ours", 55, 0)], "peers not built (missing kube-apiserver)"),
+  });
+  assert.ok(
+    md.includes(
+      "aws-node-termination-handler left out: peers not built (missing kube-apiserver).",
+    ),
+  );
+});
+
+Deno.test("verdicts judges the soak by the unscraped handler's peak and slope", () => {
+  const flat = { ...baseResults(), soak: soakResult([soakSubject("ours", 47, 0.4)]) };
+  assert.deepEqual(verdict(flat, /^soak/), {
+    target: "soak (10 min, shipped flags): idle RSS",
+    goal: "peak ≤ 48.0 MiB, flat (≤ 1 MiB/h)",
+    measured: "peak 47.0 MiB, slope 0.4 MiB/h",
+    met: true,
+  });
+  const growing = { ...baseResults(), soak: soakResult([soakSubject("ours", 47, 2)]) };
+  assert.equal(verdict(growing, /^soak/).met, false);
+  const high = {
+    ...baseResults(),
+    soak: soakResult([soakSubject("ours", 49, 0), soakSubject("ours-scraped", 40, 0)]),
+  };
+  assert.equal(verdict(high, /^soak/).met, false);
+});
+
+Deno.test("verdicts compares idle RSS with aws-node-termination-handler from the real-peer run", () => {
+  const peers = (ours: number, nth: number): BenchResults["peers"] => ({
+    ran: true,
+    versions: {},
+    missing: {},
+    cases: [{
+      pods: 110,
+      samples: {
+        ours: [{ toCordon: 650 }, { toCordon: 900 }, { toCordon: 600 }],
+        nth: [],
+        kubectl: [],
+      },
+    }],
+    idle: [
+      { tool: "ours", rss: ours * MIB, cpuPercent: 0.2 },
+      { tool: "nth", rss: nth * MIB, cpuPercent: 0.05 },
+    ],
+    idleWindowMs: 60_000,
+  });
+  const below = { ...baseResults(), peers: peers(43, 44) };
+  assert.deepEqual(verdict(below, /^real peers: idle/), {
+    target: "real peers: idle RSS beside aws-node-termination-handler",
+    goal: "≤ aws-node-termination-handler in the same run",
+    measured: "43.0 MiB vs 44.0 MiB",
+    met: true,
+  });
+  assert.equal(verdict({ ...baseResults(), peers: peers(45, 44) }, /^real peers: idle/).met, false);
+  assert.deepEqual(verdict(below, /^real peers, 110 pods/), {
+    target: "real peers, 110 pods: notice served → cordon",
+    goal: "median ≤ 700 ms",
+    measured: "median 650 ms, max 900 ms",
+    met: true,
+  });
 });
