@@ -271,6 +271,54 @@ Deno.test("handler only notifies on a rebalance recommendation by default", asyn
   assert.ok(s.node.annotations[annotationKey("rebalance-recommendation")], "remembered");
 });
 
+Deno.test("handler starts loading the full client at a rebalance recommendation, before reading the node, without waiting for it", async () => {
+  const k = fakeKube();
+  const order: string[] = [];
+  const handler = createHandler({
+    kubeCore: () => {
+      order.push("kubeCore");
+      return Promise.resolve(k.kube);
+    },
+    // An import that never finishes: handling the recommendation must not wait for it.
+    kube: () => {
+      order.push("kube");
+      return new Promise(() => {});
+    },
+    drainer: () => {
+      throw new Error("no drain on a recommendation");
+    },
+    notifier: fakeNotifier().notifier,
+    identity: () => Promise.reject(new Error("no IMDS here")),
+    logger: createMemoryLogger(),
+  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  const report = await handler.handle(notice("rebalance-recommendation", "rebalance"));
+  assert.deepEqual(report, {});
+  assert.equal(order[0], "kube", `the import starts first: ${order}`);
+  assert.ok(order.includes("kubeCore"), "the node is still read with the small client");
+});
+
+Deno.test("handler does not load the full client before the cordon of a spot notice", async () => {
+  const s = setup({ detachAsg: false });
+  const order: string[] = [];
+  const handler = createHandler({
+    kubeCore: () => {
+      order.push("kubeCore");
+      return Promise.resolve(s.kube);
+    },
+    kube: () => {
+      order.push("kube");
+      return Promise.resolve(s.kube);
+    },
+    drainer: () => ({ drain: () => Promise.resolve(DRAINED) }),
+    notifier: s.notifier,
+    identity: () => Promise.reject(new Error("no IMDS here")),
+    logger: createMemoryLogger(),
+  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  await handler.handle(notice());
+  assert.equal(order[0], "kubeCore", `the cordon's small client comes first: ${order}`);
+  assert.ok(order.includes("kube"), "the drain loads the full client");
+});
+
 Deno.test("handler cordons without draining when REBALANCE_ACTION=cordon", async () => {
   const s = setup({ rebalanceAction: "cordon" });
   await s.handler.handle(notice("rebalance-recommendation", "rebalance"));
