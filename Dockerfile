@@ -24,7 +24,8 @@ COPY main.ts ./
 COPY lib/ ./lib/
 
 # deno compile type-checks local modules by default. The permission flags are exactly
-# HANDLER_PERMISSIONS in lib/permissions.ts; tests/permissions_test.ts holds them equal. No
+# HANDLER_PERMISSIONS in lib/permissions.ts, the V8 flags (baked into the binary) exactly
+# HANDLER_RUNTIME_FLAGS in lib/runtime_flags.ts; tests/permissions_test.ts holds them equal. No
 # code cache: the root filesystem is read-only at run time, so there is nowhere to write it.
 ARG TARGETARCH
 RUN set -eu; \
@@ -40,6 +41,7 @@ RUN set -eu; \
       --allow-env \
       --allow-read=/var/run/secrets/kubernetes.io/serviceaccount,/var/run/secrets/eks.amazonaws.com/serviceaccount,/var/run/secrets/pods.eks.amazonaws.com/serviceaccount \
       --allow-sys=osRelease \
+      --v8-flags=--max-opt=1 \
       --output /out/spot-termination-handler \
       main.ts
 

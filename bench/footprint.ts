@@ -24,6 +24,8 @@ export interface IdleOptions {
   v8Flags?: string;
   /** Extra `deno run` flags, e.g. `--no-config`. */
   denoFlags?: string[];
+  /** In place of the shipped runtime flags, e.g. `[]` for none. */
+  runtimeFlags?: readonly string[];
   /** Keep sampling until this settles (a longer window for a leak check); optional. */
   extendUntil?: Promise<unknown>;
   /** Between samples of the RSS series; 10 s by default. */
@@ -77,6 +79,7 @@ export async function runIdleFootprint(options: IdleOptions): Promise<IdleFootpr
     kubeconfig: stack.kubeconfig,
     env,
     denoFlags: options.denoFlags,
+    runtimeFlags: options.runtimeFlags,
   });
   try {
     const timeout = setTimeout(

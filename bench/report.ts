@@ -504,6 +504,7 @@ function peersSection(p: PeerResult): string {
 export const SOAK_LABELS: Record<SoakSubjectKind, string> = {
   "ours": "this handler, stand-in, not scraped",
   "ours-scraped": "this handler, stand-in, `/metrics` scraped",
+  "ours-no-v8-flags": "this handler, stand-in, without the shipped V8 flags",
   "floor-empty": "floor: `deno run` of an empty script (one timer)",
   "floor-poller": "floor: minimal Deno poller (`fetch` + `Deno.serve`)",
   "ours-peers": "this handler, real peers",
@@ -546,7 +547,8 @@ function soakSection(soak: SoakResult): string {
   if (soak.peersMissing) {
     parts.push("", `aws-node-termination-handler left out: ${soak.peersMissing}.`);
   }
-  for (const s of soak.subjects.filter((x) => x.kind === "ours" || x.kind === "nth")) {
+  const series: SoakSubjectKind[] = ["ours", "ours-no-v8-flags", "nth"];
+  for (const s of soak.subjects.filter((x) => series.includes(x.kind))) {
     const perMinute = Math.max(1, Math.round(60_000 / soak.everyMs));
     parts.push(
       "",

@@ -38,8 +38,9 @@ Options:
   --peer-runs N       drains per tool and size on the real peers (default: runs, at most 3)
   --v8-flags=FLAGS    DENO_V8_FLAGS for every handler run (to try a fix; write it with =,
                       since FLAGS starts with --)
-  --variant=FLAGS     V8 flags of more idle handlers measured beside the shipped ones
-                      (default --max-opt=1; "" for none); \`deno run --no-config\` ones always run
+  --variant=FLAGS     DENO_V8_FLAGS of more idle handlers measured beside the shipped ones
+                      (default none); handlers without the shipped V8 flags and
+                      \`deno run --no-config\` ones always run
   --out PATH          where to write the results (default bench/RESULTS.md)
   --json PATH         also write the raw results as JSON
   --help              show this help`;
@@ -139,7 +140,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
   const soakEveryMs = values["soak-every"] !== undefined
     ? count("soak-every", values["soak-every"], 1) * 1000
     : 10_000;
-  const variant = values.variant ?? "--max-opt=1";
+  const variant = values.variant ?? "";
   return {
     runs,
     kubectlRuns,
@@ -268,7 +269,8 @@ async function main(args: string[]): Promise<number> {
     } else log("kubectl not found on PATH: skipping the kubectl side of the drain benchmark");
   }
   if (opts.only.has("footprint")) {
-    const idle = (run: { v8Flags?: string; denoFlags?: string[] }) =>
+    type IdleRun = { v8Flags?: string; denoFlags?: string[]; runtimeFlags?: readonly string[] };
+    const idle = (run: IdleRun) =>
       Promise.all(
         Array.from({ length: opts.idleInstances }, () =>
           runIdleFootprint({
@@ -279,11 +281,14 @@ async function main(args: string[]): Promise<number> {
             extendUntil: kubectlDone,
           })),
       );
-    // Beside the shipped handler: a V8-flag experiment, and `--no-config`, which leaves out
+    // Beside the shipped handler: the same without its V8 flags (what they buy), a V8-flag
+    // experiment when asked for, and `--no-config`, which leaves out
     // what only `deno run` loads (deno.json, the lock file, the npm resolver) and so comes
     // closer to the compiled binary of the image, which cannot be built here. That variant
     // could not import the Kubernetes client at a notice: it is an idle measurement only.
-    const variants: { label: string; run: { v8Flags?: string; denoFlags?: string[] } }[] = [];
+    const variants: { label: string; run: IdleRun }[] = [
+      { label: "without the shipped V8 flags", run: { v8Flags: opts.v8Flags, runtimeFlags: [] } },
+    ];
     if (opts.variant) {
       variants.push({ label: `\`DENO_V8_FLAGS=${opts.variant}\``, run: { v8Flags: opts.variant } });
     }

@@ -5,6 +5,7 @@
  *
  * Side by side in one run, all polling once a second against IMDS with session tokens required:
  * the handler with nobody reading `/metrics`, the handler scraped every 15 s as Prometheus would,
+ * the handler without its shipped V8 flags (what they buy over time),
  * two floors run by the same `deno` (an empty script that only keeps a timer, and a minimal poller
  * of the same IMDS path with `fetch` and a `Deno.serve` listener: what any Deno handler pays),
  * and, when tools/peers/setup.sh has built them, aws-node-termination-handler and the handler
@@ -113,6 +114,7 @@ export function soakStats(samples: readonly SoakSample[], ticksPerSecond: number
 export type SoakSubjectKind =
   | "ours"
   | "ours-scraped"
+  | "ours-no-v8-flags"
   | "floor-empty"
   | "floor-poller"
   | "ours-peers"
@@ -122,6 +124,7 @@ export type SoakSubjectKind =
 export const SOAK_SUBJECTS: readonly SoakSubjectKind[] = [
   "ours",
   "ours-scraped",
+  "ours-no-v8-flags",
   "floor-empty",
   "floor-poller",
   "ours-peers",
@@ -190,7 +193,7 @@ async function firstRequest(seen: Promise<void>, what: string): Promise<void> {
 }
 
 async function startStandIn(
-  kind: "ours" | "ours-scraped",
+  kind: "ours" | "ours-scraped" | "ours-no-v8-flags",
   options: { scrapeEveryMs: number; v8Flags?: string },
 ): Promise<Running & { stack: Stack }> {
   const polled = Promise.withResolvers<void>();
@@ -206,7 +209,11 @@ async function startStandIn(
     METRICS_PORT: String(port),
   };
   if (options.v8Flags) env.DENO_V8_FLAGS = options.v8Flags;
-  const handler = spawnHandler({ kubeconfig: stack.kubeconfig, env });
+  const handler = spawnHandler({
+    kubeconfig: stack.kubeconfig,
+    env,
+    runtimeFlags: kind === "ours-no-v8-flags" ? [] : undefined,
+  });
   const stopAll = async () => {
     await handler.stop();
     await stack.close();
@@ -335,6 +342,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     const started = await Promise.all([
       startStandIn("ours", { scrapeEveryMs, v8Flags: options.v8Flags }),
       startStandIn("ours-scraped", { scrapeEveryMs, v8Flags: options.v8Flags }),
+      startStandIn("ours-no-v8-flags", { scrapeEveryMs, v8Flags: options.v8Flags }),
       startFloor("floor-empty", { v8Flags: options.v8Flags }),
       startFloor("floor-poller", { v8Flags: options.v8Flags }),
     ]);

@@ -750,7 +750,7 @@ Deno.test("parseBenchArgs defaults to 5 runs, 3 kubectl and peer runs, 3 idle ha
     quick: false,
     only: new Set(["detection", "drain", "footprint", "peers"]),
     v8Flags: undefined,
-    variant: "--max-opt=1",
+    variant: undefined,
     soakMinutes: undefined,
     soakEveryMs: 10_000,
     out: DEFAULT_OUT,

@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { HANDLER_PERMISSIONS, localPermissions, TOKEN_DIRS } from "../lib/permissions.ts";
+import { HANDLER_RUNTIME_FLAGS, HANDLER_V8_FLAGS, v8FlagsArgs } from "../lib/runtime_flags.ts";
 import { nonPermissionFlags } from "../tools/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -241,7 +242,7 @@ Deno.test("the end-to-end stack runs main.ts with localPermissions and no other 
   assert.match(source, /import \{ localPermissions \} from "\.\.\/lib\/permissions\.ts";/);
   assert.match(
     source,
-    /args: \[\s*"run",\s*\.\.\.localPermissions\(options\.kubeconfig\),\s*\.\.\.nonPermissionFlags\(options\.denoFlags\),\s*MAIN_TS,/,
+    /args: \[\s*"run",\s*\.\.\.localPermissions\(options\.kubeconfig\),\s*\.\.\.nonPermissionFlags\(options\.runtimeFlags \?\? HANDLER_RUNTIME_FLAGS\),\s*\.\.\.nonPermissionFlags\(options\.denoFlags\),\s*MAIN_TS,/,
     "spawnHandler passes localPermissions to deno run",
   );
   assert.doesNotMatch(
@@ -341,4 +342,56 @@ Deno.test("the build stage copies every local module of main.ts and .dockerignor
   const admitted = (path: string) =>
     allowed.some((a) => a.endsWith("/") ? path.startsWith(a) : path === a);
   assert.deepEqual(needed.filter((p) => !admitted(p)), [], "files .dockerignore keeps out");
+});
+
+/** The `--v8-flags` words of a command line. */
+const v8FlagWords = (args: string[]) => args.filter((a) => /^--v8-flags(=|$)/.test(a));
+
+Deno.test("v8FlagsArgs joins the V8 flags into one --v8-flags and gives nothing for none", () => {
+  assert.deepEqual(v8FlagsArgs(["--max-opt=1", "--single-threaded-gc"]), [
+    "--v8-flags=--max-opt=1,--single-threaded-gc",
+  ]);
+  assert.deepEqual(v8FlagsArgs([]), []);
+  assert.deepEqual(HANDLER_RUNTIME_FLAGS, v8FlagsArgs(HANDLER_V8_FLAGS));
+});
+
+Deno.test("v8FlagsArgs refuses anything but single V8 flags", () => {
+  for (const bad of ["--max-opt=1,--lite-mode", "max-opt=1", "--a b", ""]) {
+    assert.throws(() => v8FlagsArgs([bad]), {
+      name: "TypeError",
+      message: `v8FlagsArgs: not a single V8 flag: ${JSON.stringify(bad)}`,
+    });
+  }
+});
+
+Deno.test("the Dockerfile compiles main.ts with exactly HANDLER_RUNTIME_FLAGS", () => {
+  assert.deepEqual(v8FlagWords(compileArgs()), [...HANDLER_RUNTIME_FLAGS]);
+});
+
+Deno.test("the start task runs main.ts with exactly HANDLER_RUNTIME_FLAGS", () => {
+  const config = JSON.parse(read("deno.json")) as { tasks: Record<string, string> };
+  const [run] = denoInvocations(config.tasks.start, "run");
+  assert.deepEqual(v8FlagWords(run), [...HANDLER_RUNTIME_FLAGS]);
+});
+
+Deno.test("the real-peer harness runs main.ts with localPermissions and HANDLER_RUNTIME_FLAGS", () => {
+  const source = read("e2e/peers/harness.ts");
+  assert.match(
+    source,
+    /import \{ HANDLER_RUNTIME_FLAGS \} from "\.\.\/\.\.\/lib\/runtime_flags\.ts";/,
+  );
+  assert.match(
+    source,
+    /\.\.\.localPermissions\(options\.kubeconfigPath\),\s*\.\.\.HANDLER_RUNTIME_FLAGS,\s*`\$\{REPO_ROOT\}\/main\.ts`,/,
+  );
+  assert.doesNotMatch(source, /--v8-flags|DENO_V8_FLAGS/, "no V8 flags beside the list");
+});
+
+Deno.test("the end-to-end stack runs main.ts with HANDLER_RUNTIME_FLAGS unless a measurement replaces them", () => {
+  const source = read("tools/stack.ts");
+  assert.match(
+    source,
+    /import \{ HANDLER_RUNTIME_FLAGS \} from "\.\.\/lib\/runtime_flags\.ts";/,
+  );
+  assert.doesNotMatch(source, /"--v8-flags|DENO_V8_FLAGS/, "no V8 flags beside the list");
 });

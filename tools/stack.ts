@@ -8,6 +8,7 @@
 
 import { fileURLToPath } from "node:url";
 import { localPermissions } from "../lib/permissions.ts";
+import { HANDLER_RUNTIME_FLAGS } from "../lib/runtime_flags.ts";
 import {
   type FakeApiServer,
   type FakeApiServerOptions,
@@ -46,6 +47,11 @@ export interface SpawnOptions {
   args?: string[];
   /** Extra `deno run` flags before main.ts; for measurements only (the benchmarks' variants). */
   denoFlags?: string[];
+  /**
+   * In place of the shipped runtime flags (`HANDLER_RUNTIME_FLAGS`); for measurements only, e.g.
+   * `[]` to measure the handler without its V8 flags.
+   */
+  runtimeFlags?: readonly string[];
   /** Called with each output line as it arrives (the demo prints them). */
   onLine?: (line: string) => void;
 }
@@ -67,7 +73,7 @@ function baseEnv(): Record<string, string> {
  * @example
  * ```ts
  * nonPermissionFlags(["--no-config"]); // ["--no-config"]
- * nonPermissionFlags(["--no-config", "--v8-flags=--max-opt=1"]); // both kept; --allow-… throws
+ * nonPermissionFlags(["--no-config", "--seed=1"]); // both kept; --allow-… throws
  * ```
  */
 export function nonPermissionFlags(flags: readonly string[] = []): string[] {
@@ -81,7 +87,7 @@ export function nonPermissionFlags(flags: readonly string[] = []): string[] {
 }
 
 /**
- * Run `main.ts` with the shipped permission flags.
+ * Run `main.ts` with the shipped permission and runtime flags.
  *
  * @example
  * ```ts
@@ -95,6 +101,7 @@ export function spawnHandler(options: SpawnOptions): HandlerProcess {
     args: [
       "run",
       ...localPermissions(options.kubeconfig),
+      ...nonPermissionFlags(options.runtimeFlags ?? HANDLER_RUNTIME_FLAGS),
       ...nonPermissionFlags(options.denoFlags),
       MAIN_TS,
       ...(options.args ?? []),

@@ -15,6 +15,7 @@ import {
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { parseAllDocuments } from "yaml";
 import { localPermissions } from "../../lib/permissions.ts";
+import { HANDLER_RUNTIME_FLAGS } from "../../lib/runtime_flags.ts";
 import { waitFor } from "../../tools/wait.ts";
 import type { KubeApi } from "../../tools/peers/kube_api.ts";
 
@@ -99,6 +100,7 @@ export function startHandler(options: StartHandlerOptions): HandlerProcess {
       "--quiet",
       "--no-prompt",
       ...localPermissions(options.kubeconfigPath),
+      ...HANDLER_RUNTIME_FLAGS,
       `${REPO_ROOT}/main.ts`,
     ],
     cwd: REPO_ROOT,
