@@ -507,6 +507,7 @@ export const SOAK_LABELS: Record<SoakSubjectKind, string> = {
   "ours-no-v8-flags": "this handler, stand-in, without the shipped V8 flags",
   "floor-empty": "floor: `deno run` of an empty script (one timer)",
   "floor-poller": "floor: minimal Deno poller (`fetch` + `Deno.serve`)",
+  "floor-client": "floor: `deno run` of a script that imports `@kubernetes/client-node`",
   "ours-peers": "this handler, real peers",
   "nth": "aws-node-termination-handler, real peers",
 };
@@ -521,9 +522,11 @@ function soakSection(soak: SoakResult): string {
     "first poll on. The scraped handler's `/metrics` is read every " +
     `${soak.scrapeEveryMs / 1000} s, as Prometheus would. Slope: least squares of RSS over ` +
     "time, in MiB per hour (a sawtooth that a major GC brings back has a peak but no slope). " +
-    "The floors are run by the same `deno` with the same configuration: an empty script that " +
-    "keeps one timer, and a minimal poller of `spot/instance-action` (token once, `fetch` every " +
-    "second, a `Deno.serve` listener): what any handler on this runtime pays. They ran beside " +
+    "The floors are run by the same `deno` with the same configuration and V8 flags: an empty " +
+    "script that keeps one timer; a minimal poller of `spot/instance-action` (token once, " +
+    "`fetch` every second, a `Deno.serve` listener), what any handler on this runtime pays; and " +
+    "a script that only imports `@kubernetes/client-node`, the floor under the handler's peak " +
+    "during a drain. They ran beside " +
     "the stand-in benchmarks (idle processes, CPU read per process).",
     "",
     markdownTable(

@@ -6,8 +6,10 @@
  * Side by side in one run, all polling once a second against IMDS with session tokens required:
  * the handler with nobody reading `/metrics`, the handler scraped every 15 s as Prometheus would,
  * the handler without its shipped V8 flags (what they buy over time),
- * two floors run by the same `deno` (an empty script that only keeps a timer, and a minimal poller
- * of the same IMDS path with `fetch` and a `Deno.serve` listener: what any Deno handler pays),
+ * three floors run by the same `deno` with the shipped V8 flags (an empty script that only keeps a
+ * timer; a minimal poller of the same IMDS path with `fetch` and a `Deno.serve` listener, what
+ * any Deno handler pays; a script that only imports `@kubernetes/client-node`, the floor under
+ * the handler's peak during a drain),
  * and, when tools/peers/setup.sh has built them, aws-node-termination-handler and the handler
  * against amazon-ec2-metadata-mock (`--imdsv2`) and a real kube-apiserver.
  *
@@ -28,6 +30,8 @@ import { sleep } from "../tools/wait.ts";
 import { BENCH_NODE } from "./handler_run.ts";
 import { NTH_BINARY, startNoticeAemm, startNth, startOurs } from "./peers.ts";
 import { cpuPercent, findPid, type ProcessSample, sampleProcess } from "./procfs.ts";
+import { HANDLER_PERMISSIONS } from "../lib/permissions.ts";
+import { HANDLER_RUNTIME_FLAGS } from "../lib/runtime_flags.ts";
 
 const MIB = 1_048_576;
 const HOUR_MS = 3_600_000;
@@ -117,6 +121,7 @@ export type SoakSubjectKind =
   | "ours-no-v8-flags"
   | "floor-empty"
   | "floor-poller"
+  | "floor-client"
   | "ours-peers"
   | "nth";
 
@@ -127,6 +132,7 @@ export const SOAK_SUBJECTS: readonly SoakSubjectKind[] = [
   "ours-no-v8-flags",
   "floor-empty",
   "floor-poller",
+  "floor-client",
   "ours-peers",
   "nth",
 ];
@@ -176,6 +182,7 @@ interface Running {
 
 const FLOOR_POLLER = fileURLToPath(new URL("./floor_poller.ts", import.meta.url));
 const FLOOR_EMPTY = fileURLToPath(new URL("./floor_empty.ts", import.meta.url));
+const FLOOR_CLIENT = fileURLToPath(new URL("./floor_client.ts", import.meta.url));
 
 /** Wait (bounded) for a process's first IMDS request. */
 async function firstRequest(seen: Promise<void>, what: string): Promise<void> {
@@ -258,7 +265,7 @@ async function startStandIn(
 
 /** A floor: a script run by the same `deno`, polling the stand-in IMDS (or not at all). */
 async function startFloor(
-  kind: "floor-empty" | "floor-poller",
+  kind: "floor-empty" | "floor-poller" | "floor-client",
   options: { v8Flags?: string },
 ): Promise<Running> {
   const polled = Promise.withResolvers<void>();
@@ -273,9 +280,16 @@ async function startFloor(
     if (v !== undefined) env[k] = v;
   }
   if (options.v8Flags) env.DENO_V8_FLAGS = options.v8Flags;
-  const script = kind === "floor-poller" ? FLOOR_POLLER : FLOOR_EMPTY;
+  const script =
+    { "floor-poller": FLOOR_POLLER, "floor-empty": FLOOR_EMPTY, "floor-client": FLOOR_CLIENT }[
+      kind
+    ];
+  // The client reads its environment and files while loading: the handler's own permissions.
+  const permissions = kind === "floor-client"
+    ? [...HANDLER_PERMISSIONS]
+    : ["--allow-net=127.0.0.1", "--allow-env=IMDS,PORT"];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net=127.0.0.1", "--allow-env=IMDS,PORT", script],
+    args: ["run", ...permissions, ...HANDLER_RUNTIME_FLAGS, script],
     env,
     clearEnv: true,
     stdin: "null",
@@ -292,9 +306,9 @@ async function startFloor(
     await stack.close();
   };
   try {
-    // The empty script never polls; give it the same start-up time as the poller instead.
+    // The others never poll; give them time to start (and the client to load) instead.
     if (kind === "floor-poller") await firstRequest(polled.promise, kind);
-    else await sleep(2_000);
+    else await sleep(kind === "floor-client" ? 15_000 : 2_000);
     return { kind, pid: child.pid, stop };
   } catch (error) {
     await stop();
@@ -345,6 +359,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       startStandIn("ours-no-v8-flags", { scrapeEveryMs, v8Flags: options.v8Flags }),
       startFloor("floor-empty", { v8Flags: options.v8Flags }),
       startFloor("floor-poller", { v8Flags: options.v8Flags }),
+      startFloor("floor-client", { v8Flags: options.v8Flags }),
     ]);
     running.push(...started);
     if (options.peers ?? true) {
