@@ -289,7 +289,7 @@ const TARGETS: readonly TargetSpec[] = [
   {
     target: "webhook",
     variables: [
-      v("WEBHOOK_URL", "generic JSON webhook URL (schemaVersion 1, see README)", {
+      v("WEBHOOK_URL", "generic JSON webhook URL (schemaVersion 1, see docs/notifications.md)", {
         secret: true,
         required: true,
         format: "http-url",
