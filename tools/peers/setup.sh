@@ -21,6 +21,8 @@ MOTO_VERSION=5.2.5
 NTH_VERSION=v1.25.1
 # The chart's `helm lint`/`helm template` and the release workflow's `actionlint`.
 HELM_VERSION=v3.22.0
+# The Kubernetes minor of the client-go that helm v3.22.0 requires (k8s.io/client-go v0.37.0).
+HELM_KUBE_MINOR=37
 ACTIONLINT_VERSION=v1.7.12
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -169,10 +171,14 @@ build_nth() {
 }
 
 build_helm() {
-  # Helm's version string comes from ldflags; without them `helm version` says v3.x-unreleased.
-  GOBIN="$BIN" "${NICE[@]}" go install \
-    -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION" \
-    "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  # As helm's Makefile does: its version, and the Kubernetes version `helm template` and `helm
+  # lint` assume without a cluster (otherwise 1.20, which a chart's kubeVersion may refuse).
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM_KUBE_MINOR"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_KUBE_MINOR"
+  GOBIN="$BIN" "${NICE[@]}" go install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
   "$BIN/helm" version --short
 }
 
@@ -196,7 +202,7 @@ run_peer() {
       (($? == 0)) || log "nth is optional; continuing without it"
       ;;
     # The chart's tests and the workflow lint; the suite runs without them and says so.
-    helm) step helm "$HELM_VERSION" build_helm bin/helm ;;
+    helm) step helm "$HELM_VERSION-kube1.$HELM_KUBE_MINOR" build_helm bin/helm ;;
     actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint bin/actionlint ;;
     *)
       log "unknown peer '$1' (known: aemm kwok etcd kube moto nth helm actionlint)"
