@@ -186,6 +186,11 @@ Deno.test({
         "podLabels.tier=system",
         "priorityClassName=",
         "image.tag=9.9.9",
+        "env.WEBHOOK_TEMPLATE_FILE=/etc/spot-termination-handler/webhook.json",
+      ],
+      setJson: [
+        'extraVolumes=[{"name":"templates","configMap":{"name":"sth-templates"}}]',
+        'extraVolumeMounts=[{"name":"templates","mountPath":"/etc/spot-termination-handler","readOnly":true}]',
       ],
     });
     const ds = objects.find((o) => o.kind === "DaemonSet") as unknown as {
@@ -227,6 +232,16 @@ Deno.test({
       secretKeyRef: { name: "spot-termination-handler", key: "SLACK_URL" },
     });
     assert.equal("CLUSTER" in env, false, "empty values stay unset");
+    assert.equal(env.WEBHOOK_TEMPLATE_FILE, "/etc/spot-termination-handler/webhook.json");
+    const podSpec = pod.spec as unknown as {
+      volumes: { name: string }[];
+      containers: { volumeMounts: { mountPath: string }[] }[];
+    };
+    assert.deepEqual(podSpec.volumes, [{
+      name: "templates",
+      configMap: { name: "sth-templates" },
+    }]);
+    assert.equal(podSpec.containers[0].volumeMounts[0].mountPath, "/etc/spot-termination-handler");
     const sa = objects.find((o) => o.kind === "ServiceAccount") as unknown as {
       metadata: { annotations: Record<string, string> };
     };
