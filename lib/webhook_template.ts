@@ -78,6 +78,7 @@ export const TEMPLATE_FIELDS: readonly TemplateField[] = [
   { name: "noticeTime", description: "when AWS acts (ISO 8601)" },
   { name: "deadline", description: "when the handler stops waiting (ISO 8601)" },
   { name: "dryRun", description: "true with DRY_RUN: a section" },
+  { name: "test", description: "true for a message sent by --test-notification: a section" },
   { name: "plan", description: "the steps, a list of strings: `{{#plan}}{{.}} {{/plan}}`" },
   { name: "planText", description: 'the steps joined, e.g. "cordon, taint, drain"' },
   {
@@ -88,7 +89,11 @@ export const TEMPLATE_FIELDS: readonly TemplateField[] = [
     name: "result",
     description: "only in the result message: a section with the fields below",
     fields: [
-      { name: "drained", description: "true when the node was drained: a section" },
+      { name: "drained", description: "true when the drain ran (fully or partly): a section" },
+      { name: "drainStatus", description: "drained, partial, dry-run, not-run, or empty" },
+      { name: "drainReason", description: "why the drain did not run (not-run), or empty" },
+      { name: "drainMessage", description: "what to fix when it did not run, or empty" },
+      { name: "wouldEvict", description: "with DRY_RUN: pods that would be evicted, a list" },
       { name: "evicted", description: "evicted pods, a list of strings" },
       { name: "evictedCount", description: "how many were evicted" },
       {
@@ -105,6 +110,14 @@ export const TEMPLATE_FIELDS: readonly TemplateField[] = [
       { name: "failedCount", description: "how many failed" },
       { name: "skipped", description: "pods left alone, pod and reason", fields: POD_FIELDS },
       { name: "skippedCount", description: "how many were left alone" },
+      {
+        name: "cordon",
+        description: "the cordon, when it was attempted: a section",
+        fields: [
+          { name: "status", description: "cordoned or failed" },
+          { name: "message", description: "why it failed, when it did" },
+        ],
+      },
       {
         name: "asg",
         description: "the ASG detach, when asked for: a section",
@@ -163,11 +176,17 @@ export function templateView(message: Message): View {
     noticeTime: payload.noticeTime,
     deadline: payload.deadline,
     dryRun: payload.dryRun,
+    test: payload.test === true,
     plan: [...payload.plan],
     planText: payload.plan.join(", "),
     payloadJson: JSON.stringify(payload),
     result: r && data({
       drained: r.drained,
+      drainStatus: r.drain?.status ?? "",
+      drainReason: r.drain?.reason ?? "",
+      drainMessage: r.drain?.message ?? "",
+      wouldEvict: [...(r.wouldEvict ?? [])],
+      cordon: r.cordon ? data({ status: r.cordon.status, message: r.cordon.message }) : null,
       evicted: [...r.evicted],
       evictedCount: r.evicted.length,
       remaining: pods(r.remaining),
@@ -268,6 +287,7 @@ function exampleMessages(): Message[] {
     phase: "result",
     report: {
       drain: {
+        status: "partial",
         evicted: ["default/web-0"],
         remaining: [{ pod: "default/db-0", reason: 'blocked by "budget"' }],
         failed: [],

@@ -46,6 +46,7 @@ const result: Message = {
   phase: "result",
   report: {
     drain: {
+      status: "partial",
       evicted: ["default/web-0", "default/web-1"],
       remaining: [{ pod: "default/db-0", reason: "blocked by PodDisruptionBudget until deadline" }],
       failed: [],
@@ -56,7 +57,15 @@ const result: Message = {
 };
 const cleanResult: Message = {
   ...result,
-  report: { drain: { evicted: ["default/web-0"], remaining: [], failed: [], skipped: [] } },
+  report: {
+    drain: {
+      status: "drained",
+      evicted: ["default/web-0"],
+      remaining: [],
+      failed: [],
+      skipped: [],
+    },
+  },
 } as Message;
 
 function compiled(source: string, contentType?: string): WebhookTemplate {
