@@ -1,7 +1,7 @@
 /**
  * The few Kubernetes calls the handler makes, behind a small interface so the drain and the
  * handler are tested against in-process fakes. The real implementation wraps
- * `@kubernetes/client-node`, imported lazily: loading it costs ~0.6 s and ~90 MiB (DESIGN.md),
+ * `@kubernetes/client-node`, imported lazily: loading it costs ~0.6 s and ~90 MiB (docs/design.md),
  * which an idle handler should not pay until the first notice.
  *
  * @module
