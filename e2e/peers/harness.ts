@@ -57,6 +57,8 @@ export interface StartHandlerOptions {
   env: Record<string, string>;
   /** Where the output is also written, for reading after a failure. */
   logPath: string;
+  /** Arguments of main.ts, e.g. `["--check"]`. */
+  args?: string[];
 }
 
 async function pump(
@@ -102,6 +104,7 @@ export function startHandler(options: StartHandlerOptions): HandlerProcess {
       ...localPermissions(options.kubeconfigPath),
       ...HANDLER_RUNTIME_FLAGS,
       `${REPO_ROOT}/main.ts`,
+      ...(options.args ?? []),
     ],
     cwd: REPO_ROOT,
     clearEnv: true,
