@@ -41,7 +41,7 @@ RUN set -eu; \
       --allow-env \
       --allow-read=/var/run/secrets/kubernetes.io/serviceaccount,/var/run/secrets/eks.amazonaws.com/serviceaccount,/var/run/secrets/pods.eks.amazonaws.com/serviceaccount,/etc/spot-termination-handler \
       --allow-sys=osRelease \
-      --v8-flags=--max-opt=1 \
+      --v8-flags=--max-opt=1,--max-semi-space-size=2 \
       --output /out/spot-termination-handler \
       main.ts
 
