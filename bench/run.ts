@@ -42,6 +42,7 @@ Options:
                       (default none); handlers without the shipped V8 flags always run
   --out PATH          where to write the results (default bench/RESULTS.md)
   --json PATH         also write the raw results as JSON
+  --render PATH       run nothing: write the results file from the JSON of an earlier run
   --help              show this help`;
 
 const SECTIONS = ["detection", "drain", "footprint", "peers", "soak"] as const;
@@ -65,6 +66,8 @@ export interface BenchArgs {
   soakEveryMs: number;
   out: string;
   json?: string;
+  /** Re-render from this JSON instead of running. */
+  render?: string;
 }
 
 function count(flag: string, value: string, min: number): number {
@@ -105,6 +108,7 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
       "soak-every": { type: "string" },
       out: { type: "string" },
       json: { type: "string" },
+      render: { type: "string" },
       help: { type: "boolean" },
     },
   });
@@ -154,7 +158,28 @@ export function parseBenchArgs(args: string[]): BenchArgs | undefined {
     soakEveryMs,
     out: values.out ?? `${import.meta.dirname}/RESULTS.md`,
     json: values.json,
+    render: values.render,
   };
+}
+
+/**
+ * Results written by `--json`, read back (the machine's date becomes a Date again).
+ *
+ * @example
+ * ```ts
+ * const results = parseResultsJson(await Deno.readTextFile("/tmp/bench.json"));
+ * ```
+ */
+export function parseResultsJson(text: string): BenchResults {
+  const results = JSON.parse(text) as BenchResults;
+  if (!results?.machine || !results.settings) {
+    throw new SyntaxError("bench results JSON: no machine or settings");
+  }
+  results.machine.date = new Date(results.machine.date);
+  if (Number.isNaN(results.machine.date.getTime())) {
+    throw new SyntaxError("bench results JSON: machine.date is not a date");
+  }
+  return results;
 }
 
 function log(line: string): void {
@@ -171,6 +196,14 @@ async function main(args: string[]): Promise<number> {
   }
   if (!opts) {
     console.log(USAGE);
+    return 0;
+  }
+  if (opts.render) {
+    await Deno.writeTextFile(
+      opts.out,
+      renderResults(parseResultsJson(await Deno.readTextFile(opts.render))),
+    );
+    log(`wrote ${opts.out} from ${opts.render}`);
     return 0;
   }
   const started = performance.now();
