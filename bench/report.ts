@@ -528,7 +528,9 @@ function soakSection(soak: SoakResult): string {
   const parts = [
     "## 5. Soak",
     "",
-    `Idle processes side by side for ${soak.minutes} min, polling once a second with IMDSv2 ` +
+    `Idle processes side by side for ${soak.minutes} min` +
+    (soak.startedAt ? ` from ${soak.startedAt.replace(/\.\d{3}Z$/, "Z")}` : "") +
+    ", polling once a second with IMDSv2 " +
     `session tokens required (the mock IMDS with \`requireToken\`; AEMM with \`--imdsv2\`), ` +
     `VmRSS and CPU (utime + stime) read from /proc every ${soak.everyMs / 1000} s from the ` +
     "first poll on. The scraped handler's `/metrics` is read every " +
@@ -538,8 +540,8 @@ function soakSection(soak: SoakResult): string {
     "script that keeps one timer; a minimal poller of `spot/instance-action` (token once, " +
     "`fetch` every second, a `Deno.serve` listener), what any handler on this runtime pays; and " +
     "a script that only imports `@kubernetes/client-node`, the floor under the handler's peak " +
-    "during a drain. They ran beside " +
-    "the stand-in benchmarks (idle processes, CPU read per process).",
+    "during a drain. Run with other sections, the soak goes on beside the stand-in benchmarks " +
+    "(idle processes, CPU read per process) and before the real-peer one.",
     "",
     markdownTable(
       ["process", "samples", "first", "min", "peak", "last", "slope", "CPU (share of a core)"],

@@ -149,6 +149,8 @@ export interface SoakSubject {
 
 /** What the soak measured. */
 export interface SoakResult {
+  /** When sampling began (ISO 8601): a soak may run apart from the other sections. */
+  startedAt?: string;
   minutes: number;
   everyMs: number;
   scrapeEveryMs: number;
@@ -384,6 +386,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     if (peersMissing) log(`  soak: aws-node-termination-handler left out: ${peersMissing}`);
 
     const samples = new Map<Running, SoakSample[]>(running.map((r) => [r, []]));
+    const startedAt = new Date().toISOString();
     const t0 = performance.now();
     const endAt = t0 + options.minutes * 60_000;
     for (let next = t0; next <= endAt + 1; next += everyMs) {
@@ -410,6 +413,7 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
       return subject;
     });
     return {
+      startedAt,
       minutes: options.minutes,
       everyMs,
       scrapeEveryMs,
