@@ -372,6 +372,8 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
         })`;
       } else if (!(await exists(NTH_BINARY))) {
         peersMissing = "aws-node-termination-handler not built";
+      } else if (!(await canUnshareMount())) {
+        peersMissing = "cannot make a private mount namespace (unshare --mount)";
       } else {
         const logDir = `${DEFAULT_PEERS_DIR}/logs/soak`;
         peers = await startPeers(found.binaries, { logDir });
@@ -425,6 +427,16 @@ export async function runSoak(options: SoakOptions): Promise<SoakResult> {
     await peers?.stop();
     if (home) await Deno.remove(home, { recursive: true }).catch(() => {});
   }
+}
+
+/** aws-node-termination-handler runs in a private mount namespace (see bench/peers.ts). */
+async function canUnshareMount(): Promise<boolean> {
+  const probe = await new Deno.Command("unshare", {
+    args: ["--mount", "true"],
+    stdout: "null",
+    stderr: "null",
+  }).output().catch(() => undefined);
+  return probe?.success ?? false;
 }
 
 async function exists(path: string): Promise<boolean> {
