@@ -12,6 +12,7 @@ import {
   TEMPLATE_FIELDS,
   TEMPLATE_FILE_LIMIT,
   templateView,
+  usesWebhookTemplate,
   webhookProblems,
   type WebhookTemplate,
 } from "../lib/webhook_template.ts";
