@@ -645,10 +645,16 @@ Deno.test({
                 AWS_EC2_METADATA_SERVICE_ENDPOINT: aemm.url,
               },
             });
-            const status = await check.stop();
-            const text = check.lines.map((l) =>
-              l.raw
-            ).join("\n");
+            const status = await Promise.race([
+              check.exited,
+              new Promise<never>((_, reject) =>
+                setTimeout(() =>
+                  reject(new Error("--check did not exit within 30 s")), 30_000)
+              ),
+            ]).finally(() =>
+              check.stop()
+            );
+            const text = check.lines.map((l) => l.raw).join("\n");
             assert.equal(status.code, 1, text);
             assert.match(text, /FAIL {2}rbac: not granted: create pods\/eviction/);
             assert.match(text, /ok {4}kubernetes-api/);
