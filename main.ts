@@ -5,7 +5,7 @@
  * @module
  */
 
-import { helpText, loadConfig, redactConfig } from "./lib/config.ts";
+import { fileReadable, helpText, loadConfig, redactConfig } from "./lib/config.ts";
 import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
@@ -16,7 +16,7 @@ import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
-import { startServer } from "./lib/server.ts";
+import { keepListening } from "./lib/server.ts";
 
 /** The version printed in the banner. */
 export const VERSION = "0.1.0";
@@ -35,7 +35,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     );
     return 2;
   }
-  const { config, errors, warnings } = loadConfig(env);
+  const { config, errors, warnings } = loadConfig(env, { readable: fileReadable });
   if (!config) {
     for (const line of errors) console.error(`config error: ${line}`);
     console.error(`${errors.length} configuration problem(s); see --help`);
@@ -113,8 +113,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
   // Liveness: the loop completes a round (with or without IMDS errors) at least this often.
   const staleMs = Math.max(60_000, 10 * config.pollIntervalMs);
   let lastRound = Date.now();
-  const server = config.metricsPort === 0 ? undefined : startServer({
+  const server = config.metricsPort === 0 ? undefined : keepListening({
     port: config.metricsPort,
+    hostname: config.metricsAddress,
     metrics,
     logger,
     signal: controller.signal,
@@ -122,7 +123,6 @@ export async function main(args: string[], env: Record<string, string>): Promise
     ready: () =>
       Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 < staleMs,
   });
-  if (server) logger.info("health and metrics listening", { port: server.port });
 
   const monitor = createMonitor(imds, {
     pollIntervalMs: config.pollIntervalMs,

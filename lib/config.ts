@@ -217,7 +217,7 @@ function parseUrl(
     errors.push(`${name}: expected an http(s) URL, got ${shown}`);
     return undefined;
   }
-  if (/[\s\x00-\x1f\x7f]/.test(text)) {
+  if (/[\s\p{Cc}]/u.test(text)) {
     errors.push(`${name}: must not contain spaces or control characters`);
     return undefined;
   }
@@ -393,7 +393,7 @@ export function loadConfig(
     ? undefined
     : parseName("NAMESPACE", env.NAMESPACE, "label", errors);
   const cluster = env.CLUSTER?.trim();
-  if (cluster !== undefined && (cluster === "" || /[\x00-\x1f\x7f]/.test(cluster))) {
+  if (cluster !== undefined && (cluster === "" || /\p{Cc}/u.test(cluster))) {
     errors.push(
       `CLUSTER: must be non-blank text without control characters, got ${
         JSON.stringify(env.CLUSTER)

@@ -50,6 +50,7 @@ function writeStdout(line: string): void {
 }
 
 // Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+// deno-lint-ignore no-control-regex -- matching control characters is the point
 const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
 
 function escapeChar(c: string): string {
