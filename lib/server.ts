@@ -108,8 +108,8 @@ const REASONS: Record<number, string> = {
 const encoder = new TextEncoder();
 const HEAD_END = encoder.encode("\r\n\r\n");
 
-function indexOfHeadEnd(buf: Uint8Array, length: number): number {
-  outer: for (let i = 0; i + 3 < length; i++) {
+function indexOfHeadEnd(buf: Uint8Array, length: number, from = 0): number {
+  outer: for (let i = Math.max(0, from); i + 3 < length; i++) {
     for (let j = 0; j < 4; j++) if (buf[i + j] !== HEAD_END[j]) continue outer;
     return i;
   }
@@ -172,6 +172,8 @@ export function startServer(options: ServerOptions): HealthServer {
   const idleTimeoutMs = options.idleTimeoutMs ?? 10_000;
   const writeTimeoutMs = options.writeTimeoutMs ?? 5000;
   const maxHeaderBytes = options.maxHeaderBytes ?? 8192;
+  // At most 500 connections a second take the place of older ones when the cap is reached.
+  const admitIntervalMs = 2;
   const { logger } = options;
   const listen = options.listen ?? ((o: Deno.TcpListenOptions) => Deno.listen(o));
 
@@ -195,6 +197,8 @@ export function startServer(options: ServerOptions): HealthServer {
   }
   // Insertion order is age order: the first waiting entry is the longest waiting one.
   const open = new Set<Connection>();
+  const SMALL_BUFFER = Math.min(1024, maxHeaderBytes + 4);
+  const spare: Uint8Array[] = [];
   let closing = false;
 
   function closeConn(c: Connection) {
@@ -221,7 +225,10 @@ export function startServer(options: ServerOptions): HealthServer {
   }
 
   async function serve(c: Connection) {
-    const buf = new Uint8Array(maxHeaderBytes + 4);
+    // Small at first (a probe's request is ~150 bytes), grown up to the limit only when a head
+    // needs it, and reused: a flood of short-lived connections must not leave a buffer each
+    // for the garbage collector (array buffers live outside the heap it watches).
+    let buf = spare.pop() ?? new Uint8Array(SMALL_BUFFER);
     let filled = 0;
     let first = true;
     try {
@@ -232,6 +239,11 @@ export function startServer(options: ServerOptions): HealthServer {
         let end = indexOfHeadEnd(buf, filled);
         let deadline = Date.now() + (first || filled > 0 ? headerTimeoutMs : idleTimeoutMs);
         while (end < 0) {
+          if (filled >= buf.byteLength && buf.byteLength < maxHeaderBytes + 4) {
+            const grown = new Uint8Array(Math.min(buf.byteLength * 2, maxHeaderBytes + 4));
+            grown.set(buf.subarray(0, filled));
+            buf = grown;
+          }
           if (filled >= buf.byteLength) {
             c.waiting = false;
             const bytes = await serialize(plain(431, "request head too large"), false, false);
@@ -244,7 +256,7 @@ export function startServer(options: ServerOptions): HealthServer {
           if (n === null) return;
           if (filled === 0 && !first) deadline = Date.now() + headerTimeoutMs;
           filled += n;
-          end = indexOfHeadEnd(buf, filled);
+          end = indexOfHeadEnd(buf, filled, filled - n - 3);
         }
         c.waiting = false;
         first = false;
@@ -285,6 +297,7 @@ export function startServer(options: ServerOptions): HealthServer {
     } finally {
       closeConn(c);
       open.delete(c);
+      if (buf.byteLength === SMALL_BUFFER && spare.length < maxConnections) spare.push(buf);
     }
   }
 
@@ -320,6 +333,14 @@ export function startServer(options: ServerOptions): HealthServer {
   async function acceptLoop() {
     let backoff = 50;
     while (!closing) {
+      if (open.size >= maxConnections) {
+        // Full: each new connection now costs an older one. Pacing these admissions bounds the
+        // CPU a connection flood can take from the poll loop and the drain; connections wait
+        // in the kernel's accept queue meanwhile, so a probe still gets in within about a
+        // second.
+        await new Promise((resolve) => setTimeout(resolve, admitIntervalMs));
+        if (closing) break;
+      }
       let conn: Deno.Conn;
       try {
         conn = await listener.accept();

@@ -29,7 +29,7 @@ async function healthz(port: number): Promise<number> {
 }
 
 Deno.test({
-  name: "soak: 2,000 idle and slow connections do not slow detection or drain, RSS stays flat",
+  name: "soak: 2,000 idle and slow connections do not slow detection or drain, RSS stays bounded",
   ignore: Deno.build.os !== "linux",
   async fn() {
     const stack = await startStack({ node: NODE, api: { pods: demoPods(NODE) } });
