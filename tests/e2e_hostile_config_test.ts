@@ -48,7 +48,7 @@ Deno.test("e2e: DETACH_ASG=0 warns at start-up that it turns detach on", async (
     const line = await handler.waitForLine(/WARN .*DETACH_ASG/);
     assert.match(line, /turns ASG detach ON/);
     assert.match(line, /DETACH_ASG=false/);
-    await handler.waitForLine(/INFO  configuration .*detachAsg=true/);
+    await handler.waitForLine(/INFO {2}configuration .*detachAsg=true/);
   });
 });
 
