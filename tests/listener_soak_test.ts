@@ -4,14 +4,16 @@
  * 2,000 connections held at once, 12,000 opened in total.
  */
 import assert from "node:assert/strict";
+import { readProcFile } from "../bench/procfs.ts";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { startSlowloris } from "../tools/slowloris.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 
-function rssMiB(pid: number): number {
-  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+/** Read through bench/procfs.ts: under the test task's flags /proc is read with `cat`. */
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readProcFile(`/proc/${pid}/status`);
   return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)![1]) / 1024;
 }
 
@@ -49,11 +51,11 @@ Deno.test({
     try {
       await handler.waitForLine(/health and metrics listening/);
       await handler.waitForLine(/instance identity/);
-      const before = rssMiB(handler.pid);
+      const before = await rssMiB(handler.pid);
 
       // Phase 1: the flood alone.
       await attack.opened(4000);
-      const underAttack = rssMiB(handler.pid);
+      const underAttack = await rssMiB(handler.pid);
       assert.equal(await healthz(port), 200, "a probe gets through during the flood");
 
       // Phase 2: a spot notice while the flood goes on.
@@ -70,7 +72,7 @@ Deno.test({
       const evicted = new Set(stack.api.evictions().map((e) => `${e.namespace}/${e.name}`));
       assert.equal(evicted.size, 5, "every evictable demo pod was evicted");
       assert.equal(await healthz(port), 200, "still answering after the notice");
-      const after = rssMiB(handler.pid);
+      const after = await rssMiB(handler.pid);
       assert.ok(
         underAttack - before < 25,
         `RSS under the flood ${underAttack.toFixed(1)} MiB vs ${before.toFixed(1)} MiB before`,
