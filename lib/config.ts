@@ -9,6 +9,7 @@
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
 import { redactUrl } from "./redact.ts";
+import { loadTemplateFile } from "./webhook_template.ts";
 
 /** What a rebalance recommendation triggers. */
 export type RebalanceAction = "notify" | "cordon" | "drain";
@@ -127,6 +128,8 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
 
 /** Options of {@linkcode loadConfig}: the side effects it needs, injected so tests stay pure. */
 export interface LoadConfigOptions {
+  /** Reads `WEBHOOK_TEMPLATE_FILE`; default `Deno.readFileSync`. */
+  readFile?: (path: string) => Uint8Array;
   /**
    * Why `path` cannot be read as a file, or undefined when it can. Without it, `KUBECONFIG` is
    * not checked (main passes {@linkcode fileReadable}).
@@ -308,7 +311,8 @@ function parseChoice<T extends string>(
 
 /**
  * Resolve the configuration from an environment snapshot. Empty strings count as unset, since
- * manifests often template optional values to "".
+ * manifests often template optional values to "". `WEBHOOK_TEMPLATE_FILE` is read with
+ * `options.readFile` (default `Deno.readFileSync`).
  *
  * @example
  * ```ts
@@ -427,6 +431,16 @@ export function loadConfig(
   const notifierEnv: Record<string, string> = {};
   for (const v of NOTIFIER_VARIABLES) {
     if (env[v.name] !== undefined) notifierEnv[v.name] = env[v.name];
+  }
+  // The one file the configuration may name, read once here so a problem is a config error.
+  if (env.WEBHOOK_TEMPLATE_FILE !== undefined) {
+    const file = loadTemplateFile(
+      env.WEBHOOK_TEMPLATE_FILE,
+      env.WEBHOOK_TEMPLATE,
+      options.readFile ?? Deno.readFileSync,
+    );
+    if ("problem" in file) errors.push(file.problem);
+    else notifierEnv.WEBHOOK_TEMPLATE = file.text;
   }
   errors.push(...validateNotifierEnv(notifierEnv));
   warnings.push(...notifierWarnings(env));

@@ -1,5 +1,5 @@
 /**
- * A tiny Prometheus registry. prom-client costs ~18 MiB of idle RSS (DESIGN.md), more than the
+ * A tiny Prometheus registry. prom-client costs ~18 MiB of idle RSS (docs/design.md), more than the
  * rest of the idle handler's own state, and we need only counters and gauges.
  *
  * @module
@@ -27,6 +27,15 @@ export const METRIC_DEFINITIONS = {
   sth_notifications_total: {
     type: "counter",
     help: "Notifications sent, by target and outcome (ok, failed).",
+  },
+  sth_kube_errors_total: {
+    type: "counter",
+    help:
+      "Kubernetes API failures while handling a notice, by step and kind (transient, forbidden, unauthorized, not-found, config, tls).",
+  },
+  sth_preflight_check: {
+    type: "gauge",
+    help: "1 when the start-up/periodic check passed, 0 when it failed, by check.",
   },
   sth_asg_detach_total: {
     type: "counter",

@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
   DEFAULT_PEERS_DIR,
@@ -89,6 +90,24 @@ function skipReason(): string | undefined {
 const SKIP = skipReason();
 const HAS_KUBECTL = (await kubectlVersion()) !== undefined;
 if (SKIP) console.log(`e2e/peers skipped: ${SKIP}`);
+// The Helm chart (bash tools/peers/setup.sh helm): when helm is there, the handler runs with the
+// RBAC the chart renders, and the chart's objects go through the real API server's validation.
+const HELM = locateHelm();
+if (!SKIP && !HELM) {
+  console.log(
+    "e2e/peers: helm not built (bash tools/peers/setup.sh helm); RBAC from daemonset.yaml",
+  );
+}
+
+/** The chart rendered with default values into `dir`, or daemonset.yaml without helm. */
+async function rbacSource(dir: string): Promise<string> {
+  if (!HELM) return MANIFEST_PATH;
+  const out = await helmTemplate(HELM);
+  assert.ok(out.ok, `helm template:\n${out.stderr}`);
+  const path = `${dir}/chart.yaml`;
+  await Deno.writeTextFile(path, out.stdout);
+  return path;
+}
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -231,7 +250,8 @@ Deno.test({
     const asg = createAutoScaling(peers.motoUrl);
     try {
       const api = peers.admin;
-      const who = await applyRbac(api, MANIFEST_PATH);
+      const chartPath = await rbacSource(peers.workDir);
+      const who = await applyRbac(api, chartPath);
       const token = await serviceAccountToken(api, who.namespace, {
         serviceAccount: who.serviceAccount,
       });
@@ -284,6 +304,37 @@ Deno.test({
             assert.equal(out.code, 0, `kubectl apply --dry-run=${mode}:\n${text}`);
             assert.match(text, /daemonset\.apps\/spot-termination-handler (created|configured)/);
           }
+        },
+      });
+
+      await t.step({
+        name: "helm template | kubectl apply --dry-run=server accepts the chart's objects on a " +
+          "real API server, and the handler runs with the chart's RBAC",
+        ignore: !HAS_KUBECTL || !HELM,
+        fn: async () => {
+          assert.equal(who.source, chartPath);
+          assert.ok(who.clusterRoles.length > 0, "the chart renders a ClusterRole");
+          const child = new Deno.Command("kubectl", {
+            args: [
+              "--kubeconfig",
+              peers.adminKubeconfig,
+              "apply",
+              "--dry-run=server",
+              "-f",
+              "-",
+            ],
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          const writer = child.stdin.getWriter();
+          await writer.write(await Deno.readFile(chartPath));
+          await writer.close();
+          const out = await child.output();
+          const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+          assert.equal(out.code, 0, `helm template | kubectl apply --dry-run=server:\n${text}`);
+          assert.match(text, /daemonset\.apps\/spot-termination-handler (created|configured)/);
+          assert.match(text, /clusterrole\.rbac\.authorization\.k8s\.io\/spot-termination-handler/);
         },
       });
 
