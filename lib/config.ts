@@ -518,7 +518,11 @@ export function helpText(): string {
     "spot-termination-handler: cordons and drains a node when AWS announces that its instance",
     "will be reclaimed (spot interruption, rebalance, scheduled maintenance, ASG termination).",
     "",
-    "Usage: spot-termination-handler [--help]",
+    "Usage: spot-termination-handler [--help | --check | --test-notification]",
+    "  --check              run the start-up checks once (Kubernetes API, node, RBAC, IMDS, AWS",
+    "                       credentials); one line per check; exit 0 only when all pass",
+    "  --test-notification  send one message marked [TEST] to every configured target; exit 0",
+    "                       only when every delivery succeeded",
     "Configured by environment variables only:",
     "",
     helpTable(CORE_VARIABLES),
@@ -527,6 +531,7 @@ export function helpText(): string {
     "",
     helpTable(notifierRows),
     "",
-    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration.",
+    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration, 1 when --check or",
+    "--test-notification found a problem.",
   ].join("\n");
 }

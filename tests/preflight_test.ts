@@ -194,3 +194,9 @@ Deno.test("runTestNotification sends one test message and prints each delivery",
   assert.equal(sent[0].test, true);
   assert.deepEqual(lines, ["ok    slack (1 attempt)", "FAIL  webhook: HTTP 500 (3 attempts)"]);
 });
+
+Deno.test("--help lists the operator commands", async () => {
+  const { helpText } = await import("../lib/config.ts");
+  assert.match(helpText(), /--check\s+run the start-up checks once/);
+  assert.match(helpText(), /--test-notification\s+send one message marked \[TEST\]/);
+});

@@ -11,6 +11,7 @@
  */
 
 import assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
 import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
@@ -65,6 +66,7 @@ interface WebhookEvent {
   plan: string[];
   result?: {
     drained: boolean;
+    drain: { status: string; reason?: string } | null;
     evicted: string[];
     remaining: { pod: string; reason: string }[];
     failed: { pod: string; reason: string }[];
@@ -133,6 +135,8 @@ async function waitEvent(
 /** A handler subprocess plus its IMDS poll counter (from its /metrics). */
 interface RunningHandler extends HandlerProcess {
   polls(): Promise<number>;
+  /** Its `/readyz` URL. */
+  readyz: string;
 }
 
 /** What one scenario owns; everything is released by {@linkcode withScenario}. */
@@ -215,6 +219,7 @@ async function withScenario(
       const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
       return Object.assign(handler, {
         polls: async () => (await readMetric(metrics, "sth_imds_polls_total")) ?? 0,
+        readyz: `http://127.0.0.1:${metricsPort}/readyz`,
       });
     },
     owner(kind, ownerName, replicas) {
@@ -612,9 +617,110 @@ Deno.test({
             assert.equal(await getPod(api, s.namespace, "worker-0"), undefined, "worker-0 gone");
           }),
       );
+      await t.step(
+        "a ClusterRole without pods/eviction: /readyz 503 and --check name the verb at start-up; " +
+          "at a notice the start message goes out at once and the result says forbidden",
+        () =>
+          withScenario(shared, "noevict", async (s) => {
+            const narrowed = await narrowedRbac(api, "noevict", (resource) =>
+              resource !== "pods/eviction");
+            const narrowKubeconfig = `${peers.workDir}/noevict.kubeconfig`;
+            await peers.writeKubeconfig(narrowKubeconfig, narrowed);
+            const [instanceId] = await asg.createGroup("e2e-noevict", 2);
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(worker, ["worker-0"]);
+            const aemm = await s.startAemm({
+              instanceId,
+              flags: ["--mock-delay-sec", "8", "--rebalance-delay-sec", "3600"],
+              command: ["spot", "-a", "terminate", "-t", iso(Date.now() + 60_000)],
+            });
+
+            const check = startHandler({
+              kubeconfigPath: narrowKubeconfig,
+              logPath: `${LOG_DIR}/handler-noevict-check.log`,
+              args: ["--check"],
+              env: {
+                NODE_NAME: s.node,
+                KUBECONFIG: narrowKubeconfig,
+                AWS_EC2_METADATA_SERVICE_ENDPOINT: aemm.url,
+              },
+            });
+            const status = await check.stop();
+            const text = check.lines.map((l) =>
+              l.raw
+            ).join("\n");
+            assert.equal(status.code, 1, text);
+            assert.match(text, /FAIL {2}rbac: not granted: create pods\/eviction/);
+            assert.match(text, /ok {4}kubernetes-api/);
+
+            const handler = s.startHandler(aemm, { KUBECONFIG: narrowKubeconfig });
+            await waitFor("/readyz 503 naming rbac", async () => {
+              const res = await fetch(handler.readyz).catch(() => undefined);
+              const body = await res?.text();
+              return res?.status === 503 && /rbac/.test(body ?? "") ? body : undefined;
+            }, { timeoutMs: 20_000 });
+
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "spot-interruption");
+            const result = await waitEvent(s.sink, "result", 40_000);
+            const r = result.result!;
+            assert.equal(r.drain?.status, "partial", JSON.stringify(r.drain));
+            assert.deepEqual(r.evicted, []);
+            assert.ok(
+              r.failed.length === 1 && /403|forbidden/i.test(r.failed[0].reason),
+              JSON.stringify(r.failed),
+            );
+            assert.ok(result.at < Date.parse(result.deadline), "not held until the deadline");
+            await handler.waitForLog(
+              (l) => l.msg === "evict pods failed for good; not retrying",
+              "one error line naming the grant",
+              5_000,
+            );
+            assert.ok(await getPod(api, s.namespace, "worker-0"), "worker-0 was not evicted");
+          }),
+      );
     } finally {
       asg.close();
       await peers.stop();
     }
   },
 });
+
+/**
+ * A ServiceAccount bound to a copy of the manifest's ClusterRole with some resources removed;
+ * resolves with its token.
+ */
+async function narrowedRbac(
+  api: Peers["admin"],
+  suffix: string,
+  keep: (resource: string) => boolean,
+): Promise<string> {
+  const docs = parseAllDocuments(await Deno.readTextFile(MANIFEST_PATH))
+    .map((d) => d.toJSON() as Record<string, unknown> | null);
+  const role = docs.find((d) => d?.kind === "ClusterRole") as {
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  };
+  const name = `spot-termination-handler-${suffix}`;
+  const rbac = "/apis/rbac.authorization.k8s.io/v1";
+  await api.ensure(`/api/v1/namespaces/kube-system/serviceaccounts`, {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name, namespace: "kube-system" },
+  });
+  await api.ensure(`${rbac}/clusterroles`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name },
+    rules: role.rules
+      .map((r) => ({ ...r, resources: r.resources.filter(keep) }))
+      .filter((r) => r.resources.length > 0),
+  });
+  await api.ensure(`${rbac}/clusterrolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+    subjects: [{ kind: "ServiceAccount", name, namespace: "kube-system" }],
+  });
+  return await serviceAccountToken(api, "kube-system", { serviceAccount: name });
+}
