@@ -261,6 +261,21 @@ function parseName(
   return undefined;
 }
 
+/** `text` with control characters as `\n`-style escapes. */
+function oneLine(text: string): string {
+  return text.replace(
+    /[\p{Cc}\u2028\u2029]/gu,
+    (c) =>
+      c === "\n"
+        ? "\\n"
+        : c === "\r"
+        ? "\\r"
+        : c === "\t"
+        ? "\\t"
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** An IP address literal to bind: no host names, which could resolve to anything. */
 function parseAddress(name: string, value: string, errors: string[]): string | undefined {
   const text = value.trim();
@@ -444,6 +459,11 @@ export function loadConfig(
   }
   errors.push(...validateNotifierEnv(notifierEnv));
   warnings.push(...notifierWarnings(env));
+  // Each problem is printed as one `config error:` line: whatever a message quotes (a parse
+  // error's text, a value), a newline in it must not start a line of its own.
+  for (const list of [errors, warnings]) {
+    list.forEach((line, i) => list[i] = oneLine(line));
+  }
 
   if (errors.length > 0) return { errors, warnings };
   return {

@@ -371,3 +371,19 @@ Deno.test("every problem is reported at once", () => {
     "POLL_INTERVAL",
   ]);
 });
+
+Deno.test("every config error is one line, whatever a message quotes", () => {
+  // The template loader quotes the path and the read error as they are.
+  const { errors } = loadConfig({
+    ...NODE,
+    WEBHOOK_URL: "http://127.0.0.1/x",
+    WEBHOOK_TEMPLATE_FILE: "/t\nINFO forged",
+  }, {
+    readFile: () => {
+      throw new Error("no such file\nINFO forged too");
+    },
+  });
+  assert.equal(errors.length, 1);
+  assert.ok(!/[\r\n]/.test(errors[0]), JSON.stringify(errors[0]));
+  assert.match(errors[0], /\/t\\nINFO forged/, "escaped, not dropped");
+});
