@@ -5,7 +5,7 @@
  * @module
  */
 
-import { helpText, loadConfig, redactConfig } from "./lib/config.ts";
+import { fileReadable, helpText, loadConfig, redactConfig } from "./lib/config.ts";
 import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
@@ -19,7 +19,7 @@ import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
-import { startServer } from "./lib/server.ts";
+import { keepListening } from "./lib/server.ts";
 import { loadTemplateEngine, usesWebhookTemplate } from "./lib/webhook_template.ts";
 // deno.json's "version" is the one place the version is written; the image tag in
 // daemonset.yaml and the chart follow it (deno task chart, tests/version_test.ts).
@@ -45,7 +45,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
   }
   // Only a configured webhook template loads its engine: idle memory is every node's cost.
   if (usesWebhookTemplate(env)) await loadTemplateEngine();
-  const { config, errors, warnings } = loadConfig(env);
+  const { config, errors, warnings } = loadConfig(env, { readable: fileReadable });
   if (!config) {
     for (const line of errors) console.error(`config error: ${line}`);
     console.error(`${errors.length} configuration problem(s); see --help`);
@@ -179,17 +179,19 @@ export async function main(args: string[], env: Record<string, string>): Promise
   // Liveness: the loop completes a round (with or without IMDS errors) at least this often.
   const staleMs = Math.max(60_000, 10 * config.pollIntervalMs);
   let lastRound = Date.now();
-  const server = config.metricsPort === 0 ? undefined : startServer({
+  const server = config.metricsPort === 0 ? undefined : keepListening({
     port: config.metricsPort,
+    hostname: config.metricsAddress,
     metrics,
     logger,
     signal: controller.signal,
     healthy: () => Date.now() - lastRound < staleMs,
+    // Not ready names why: IMDS silent, or the first failing preflight check.
     ready: () =>
-      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 < staleMs &&
-      preflight.failing() === undefined,
+      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 >= staleMs
+        ? "IMDS has not answered within the last minute"
+        : preflight.failing() ?? true,
   });
-  if (server) logger.info("health and metrics listening", { port: server.port });
 
   const monitor = createMonitor(imds, {
     pollIntervalMs: config.pollIntervalMs,
