@@ -648,3 +648,43 @@ Deno.test("createImds builds /latest/ URLs from a base endpoint with or without 
     assert.throws(() => createImds({ endpoint: bad }), /must not have a query or fragment/);
   }
 });
+
+Deno.test("imds.get does not trust a small Content-Length sent beside chunked encoding", async () => {
+  // A raw listener: Deno.serve would not send both headers. The chunks never end.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encoder = new TextEncoder();
+  const served = (async () => {
+    for await (const conn of listener) {
+      await conn.read(new Uint8Array(4096));
+      try {
+        await conn.write(
+          encoder.encode(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+          ),
+        );
+        const chunk = encoder.encode(`4000\r\n${"A".repeat(0x4000)}\r\n`);
+        for (let i = 0; i < 10_000; i++) await conn.write(chunk);
+      } catch {
+        // The client hung up: what it should do.
+      } finally {
+        conn.close();
+      }
+    }
+  })();
+  try {
+    const imds = createImds({
+      endpoint: `http://127.0.0.1:${listener.addr.port}`,
+      v1Fallback: true,
+      fetch: (input, init) =>
+        // Only the GET goes to the listener; the token PUT is answered as IMDSv2 being off.
+        init?.method === "PUT"
+          ? Promise.resolve(new Response("", { status: 404 }))
+          : fetch(input, init),
+    });
+    const err = await rejection(imds.get(SPOT));
+    assert.ok(["too_large", "refused"].includes(err.kind), `${err.kind}: ${err.message}`);
+  } finally {
+    listener.close();
+    await served;
+  }
+});
