@@ -10,7 +10,10 @@ import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
-import { createKube, type Kube } from "./lib/kube.ts";
+import { createKube } from "./lib/kube.ts";
+import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
+import { runCheck, runTestNotification } from "./lib/commands.ts";
+import { type AwsCredentialEnv, createPreflight } from "./lib/preflight.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
@@ -27,10 +30,11 @@ export async function main(args: string[], env: Record<string, string>): Promise
     console.log(helpText());
     return 0;
   }
-  if (args.length > 0) {
+  const command = args[0] === "--check" || args[0] === "--test-notification" ? args[0] : undefined;
+  if (args.length > (command ? 1 : 0)) {
     console.error(
       `unknown argument ${
-        JSON.stringify(args[0])
+        JSON.stringify(args[command ? 1 : 0])
       }; configure with environment variables, see --help`,
     );
     return 2;
@@ -42,20 +46,26 @@ export async function main(args: string[], env: Record<string, string>): Promise
     return 2;
   }
 
-  const logger = createLogger({ format: config.logFormat, level: config.logLevel });
+  // The commands print plain lines; only problems of the wiring itself go to the log.
+  const logger = createLogger({
+    format: config.logFormat,
+    level: command ? "error" : config.logLevel,
+  });
   const metrics = createMetrics();
   const node = config.nodeName ?? `(node of pod ${config.namespace}/${config.podName})`;
-  logger.info(
-    `spot-termination-handler ${VERSION} starting${config.dryRun ? " in DRY RUN mode" : ""}`,
-  );
-  logger.info(`\`kubectl drain ${node}\` will be executed once a termination notice is made.`);
-  logger.info(
-    `Polling ${config.imdsEndpoint}/latest/meta-data/spot/instance-action every ${
-      config.pollIntervalMs / 1000
-    } second(s)`,
-  );
-  logger.info("configuration", redactConfig(config));
-  for (const w of warnings) logger.warn(w);
+  if (!command) {
+    logger.info(
+      `spot-termination-handler ${VERSION} starting${config.dryRun ? " in DRY RUN mode" : ""}`,
+    );
+    logger.info(`\`kubectl drain ${node}\` will be executed once a termination notice is made.`);
+    logger.info(
+      `Polling ${
+        config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`
+      } every ${config.pollIntervalMs / 1000} second(s)`,
+    );
+    logger.info("configuration", redactConfig(config));
+    for (const w of warnings) logger.warn(w);
+  }
 
   const controller = new AbortController();
   const stop = () => controller.abort();
@@ -70,39 +80,89 @@ export async function main(args: string[], env: Record<string, string>): Promise
   const notifier = createNotifier(config.notifierEnv, { logger, metrics });
   if (notifier.targets.length > 0) logger.info("notifications on", { targets: notifier.targets });
 
-  let kubePromise: Promise<Kube> | undefined;
+  const kube = cached(() => createKube({ kubeconfigPath: config.kubeconfigPath, logger }));
+  const kubeCore = cached((): Promise<KubeCore> =>
+    connectKubeCore({
+      kubeconfigPath: config.kubeconfigPath,
+      serviceHost: env.KUBERNETES_SERVICE_HOST,
+      servicePort: env.KUBERNETES_SERVICE_PORT,
+      fallback: kube,
+    })
+  );
+  const asg = config.detachAsg
+    ? (region: string) =>
+      createAsgDetacher({ region, endpoint: config.asgEndpoint, logger, metrics })
+    : undefined;
+  const ownPod = config.podName && config.namespace
+    ? { name: config.podName, namespace: config.namespace }
+    : undefined;
+  const preflight = createPreflight({ kubeCore, imds, logger, metrics }, {
+    nodeName: config.nodeName,
+    ownPod,
+    imdsV1Disabled: config.imdsV1Disabled,
+    detachAsg: config.detachAsg,
+    awsEnv: awsCredentialEnv(env),
+    kubeconfigPath: config.kubeconfigPath,
+  });
+  if (command === "--check") {
+    return await runCheck({
+      preflight,
+      print: (line) => console.log(line),
+      asg: asg
+        ? async () => {
+          const identity = await imds.identity();
+          return { detacher: asg(config.awsRegion ?? identity.region), identity };
+        }
+        : undefined,
+    });
+  }
+  if (command === "--test-notification") {
+    const id = await imds.identity().catch(() => undefined);
+    return await runTestNotification({
+      notifier,
+      print: (line) => console.log(line),
+      now: new Date(),
+      context: {
+        cluster: config.cluster,
+        node: config.nodeName ?? "unknown",
+        instanceId: id?.instanceId ?? "unknown",
+        instanceType: id?.instanceType ?? "unknown",
+        availabilityZone: id?.availabilityZone ?? "unknown",
+        region: id?.region,
+      },
+    });
+  }
+
   const handler = createHandler({
-    kube: () => {
-      kubePromise ??= createKube({ kubeconfigPath: config.kubeconfigPath, logger });
-      kubePromise.catch(() => kubePromise = undefined);
-      return kubePromise;
-    },
-    drainer: (kube) => createDrainer(kube, { logger, metrics }),
-    asg: config.detachAsg
-      ? (region) => createAsgDetacher({ region, endpoint: config.asgEndpoint, logger, metrics })
-      : undefined,
+    kubeCore,
+    kube,
+    drainer: (k) => createDrainer(k, { logger, metrics }),
+    asg,
     notifier,
     identity: () => imds.identity({ signal: controller.signal }),
     logger,
     metrics,
   }, {
     nodeName: config.nodeName,
-    ownPod: config.podName && config.namespace
-      ? { name: config.podName, namespace: config.namespace }
-      : undefined,
+    ownPod,
     cluster: config.cluster,
     dryRun: config.dryRun,
     rebalanceAction: config.rebalanceAction,
     detachAsg: config.detachAsg,
     gracePeriodSeconds: config.gracePeriodSeconds,
     awsRegion: config.awsRegion,
+    kubeconfigPath: config.kubeconfigPath,
   });
 
+  // The preflight logs one line per check and feeds /readyz; it never delays the polling.
+  const checked = preflight.run().catch((error) =>
+    logger.warn("preflight could not run", { error: String(error) })
+  ).then(() => preflight.repeat(controller.signal, realSleep));
   if (!config.nodeName) {
-    // Look the node up now so a wrong POD_NAME shows at start-up, not at the notice.
+    // Look the node up now so the handler knows it before a notice.
     handler.nodeName().then(
       (name) => logger.info("node found from own pod", { node: name }),
-      (error) => logger.error("could not find the node from POD_NAME", { error: String(error) }),
+      () => {},
     );
   }
   imds.identity({ signal: controller.signal }).then(
@@ -120,7 +180,8 @@ export async function main(args: string[], env: Record<string, string>): Promise
     signal: controller.signal,
     healthy: () => Date.now() - lastRound < staleMs,
     ready: () =>
-      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 < staleMs,
+      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 < staleMs &&
+      preflight.failing() === undefined,
   });
   if (server) logger.info("health and metrics listening", { port: server.port });
 
@@ -141,11 +202,36 @@ export async function main(args: string[], env: Record<string, string>): Promise
 
   logger.info("shutting down; finishing notices in flight");
   await handler.settled();
+  await checked;
   await server?.finished;
   Deno.removeSignalListener("SIGTERM", stop);
   Deno.removeSignalListener("SIGINT", stop);
   logger.info("stopped");
   return 0;
+}
+
+/** A promise made once and shared; forgotten on failure so the next call tries again. */
+function cached<T>(make: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => {
+    promise ??= make();
+    promise.catch(() => promise = undefined);
+    return promise;
+  };
+}
+
+/** The AWS credential variables the preflight looks for (the SDK reads them itself later). */
+function awsCredentialEnv(env: Record<string, string>): AwsCredentialEnv {
+  const names: (keyof AwsCredentialEnv)[] = [
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_ROLE_ARN",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+  ];
+  return Object.fromEntries(names.filter((n) => env[n]).map((n) => [n, env[n]]));
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args, Deno.env.toObject()));

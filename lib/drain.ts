@@ -9,6 +9,7 @@
  */
 
 import type { Kube, PodInfo, PodRef } from "./kube.ts";
+import { isPermanentKubeError } from "./kube_errors.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { DrainResult, PodOutcome } from "./report.ts";
@@ -292,8 +293,8 @@ export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {
       try {
         return await kube.listPodsOnNode(node);
       } catch (error) {
-        const status = (error as { status?: unknown }).status;
-        const transient = typeof status !== "number" || status >= 500 || status === 429;
+        // 401/403/404 and configuration or TLS problems fail the same way on every try.
+        const transient = !isPermanentKubeError(error);
         const left = drain.deadline.getTime() - now().getTime();
         if (!transient || left <= 0 || drain.signal?.aborted) throw error;
         logger.warn("cannot list pods on node, will retry", { node, error });

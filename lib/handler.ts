@@ -1,7 +1,13 @@
 /**
- * One notice → plan → steps: annotate/taint/cordon → notify(start) → drain ∥ ASG detach →
- * notify(result). The node annotation makes this idempotent across restarts: a restarted handler
- * resumes an unfinished drain without re-sending the start message, and skips a finished one.
+ * One notice → plan → three independent branches: the start message, the ASG detach, and the
+ * Kubernetes work (cordon/taint/annotate, then drain). The handler's only job is a two-minute
+ * window, so nothing waits on what it does not need: the message and the detach begin at once,
+ * whatever the Kubernetes API does; the read of the node's annotation that makes a restart
+ * idempotent gets one attempt of about a second; permanent API errors (401, 403, a missing node,
+ * a broken kubeconfig) end their branch with one `error` line that names the fix instead of being
+ * retried until the deadline. The result message follows a tagged outcome (report.ts), so it
+ * never claims a drain that was not attempted, and the node annotation ends `done` or `failed`
+ * either way.
  *
  * @module
  */
@@ -11,30 +17,53 @@ import type { AsgDetacher } from "./asg.ts";
 import type { Drainer } from "./drain.ts";
 import { selectPods } from "./drain.ts";
 import type { Identity } from "./imds.ts";
-import type { Kube, PodRef, Taint } from "./kube.ts";
+import type { Kube, NodeInfo, NodePatch, PodRef, Taint } from "./kube.ts";
+import { type KubeErrorKind, kubeErrorKind, kubeFix, PERMANENT_KINDS } from "./kube_errors.ts";
+import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Notice } from "./notice.ts";
 import type { Message, Notifier, NotifyContext } from "./notify.ts";
 import { planFor, type Step } from "./policy.ts";
-import type { AsgResult, DrainResult, HandlingReport } from "./report.ts";
-import { realSleep, retryUntil, type Sleep } from "./retry.ts";
+import {
+  type AsgResult,
+  type CordonReport,
+  type DrainReport,
+  drainReport,
+  type HandlingReport,
+  type NotRunReason,
+} from "./report.ts";
+import { realSleep, retryUntil, type Sleep, withTimeout } from "./retry.ts";
 
 /** Annotation prefix; one key per notice kind so a rebalance and a spot notice do not collide. */
 export const ANNOTATION_PREFIX = "spot-termination-handler";
 /** Taint key put on a node that is about to go away. */
 export const TAINT_KEY = "spot-termination-handler/notice";
+/** How long the restart-idempotency read of the node may hold the start message back. */
+export const STATE_READ_MS = 1_000;
+/**
+ * How long the drain waits for a cordon that keeps failing transiently before it starts anyway:
+ * evicting onto a schedulable node can bounce pods back, but waiting for a sick API until the
+ * deadline would leave the pods no time at all.
+ */
+export const CORDON_WAIT_MS = 5_000;
 
 /** What the node annotation records about a notice. */
 export interface HandledState {
   id: string;
-  phase: "started" | "done";
+  phase: "started" | "done" | "failed";
   at: string;
+  /** The node's boot ID when the handler cordoned it; a new one means the machine came back. */
+  bootId?: string;
+  /** Whether someone else had cordoned the node before; then it is never uncordoned by us. */
+  wasUnschedulable?: boolean;
 }
 
 /** Side effects the handler needs; all replaceable by fakes. */
 export interface HandlerDeps {
-  /** Loads the Kubernetes client on first use (lazy import keeps the idle process small). */
+  /** The small fetch-based client: node read/patch and own-pod lookup, no library import. */
+  kubeCore: () => Promise<KubeCore>;
+  /** Loads the full Kubernetes client on first use, for the drain and Events. */
   kube: () => Promise<Kube>;
   drainer: (kube: Kube) => Drainer;
   /** Creates the ASG detacher for a region; absent when DETACH_ASG is off. */
@@ -57,6 +86,12 @@ export interface HandlerOptions {
   detachAsg: boolean;
   gracePeriodSeconds?: number;
   awsRegion?: string;
+  /** Named in fix hints; absent in-cluster. */
+  kubeconfigPath?: string;
+  /** Overrides {@linkcode STATE_READ_MS} (tests). */
+  stateReadMs?: number;
+  /** Overrides {@linkcode CORDON_WAIT_MS} (tests). */
+  cordonWaitMs?: number;
 }
 
 /** Acts on notices. */
@@ -86,7 +121,7 @@ export function parseHandledState(value: string | undefined): HandledState | und
   if (!value) return undefined;
   try {
     const v = JSON.parse(value);
-    if (typeof v?.id === "string" && (v.phase === "started" || v.phase === "done")) return v;
+    if (typeof v?.id === "string" && ["started", "done", "failed"].includes(v.phase)) return v;
   } catch {
     // A hand-edited or foreign annotation must not block handling.
   }
@@ -104,6 +139,26 @@ function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
 
+const NOT_RUN_BY_KIND: Partial<Record<KubeErrorKind, NotRunReason>> = {
+  unauthorized: "unauthorized",
+  forbidden: "forbidden",
+  "not-found": "node-not-found",
+  config: "config",
+  tls: "config",
+};
+
+/** The not-run reason for an error that ended the Kubernetes branch. */
+function notRunReason(error: unknown, fallback: NotRunReason): NotRunReason {
+  const kind = kubeErrorKind(error);
+  return PERMANENT_KINDS.has(kind) ? NOT_RUN_BY_KIND[kind] ?? fallback : "api-unreachable";
+}
+
+/** What the handler learned from its one quick look at the node. */
+interface NodeView {
+  info?: NodeInfo;
+  previous?: HandledState;
+}
+
 /**
  * Create the handler.
  *
@@ -119,20 +174,24 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   const sleep = deps.sleep ?? realSleep;
   const inFlight = new Set<Promise<unknown>>();
   let nodePromise: Promise<string> | undefined;
+  let resolvedNode = options.nodeName;
   let identityCache: Identity | undefined;
+  const stateReadMs = options.stateReadMs ?? STATE_READ_MS;
+  const cordonWaitMs = options.cordonWaitMs ?? CORDON_WAIT_MS;
 
   function nodeName(): Promise<string> {
-    if (options.nodeName) return Promise.resolve(options.nodeName);
+    if (resolvedNode) return Promise.resolve(resolvedNode);
     nodePromise ??= (async () => {
       const own = options.ownPod!;
-      const kube = await deps.kube();
+      const kube = await deps.kubeCore();
       const pod = await kube.getPod(own);
       if (!pod?.nodeName) {
-        throw new Error(
-          `pod ${own.namespace}/${own.name}: not found or not scheduled; set NODE_NAME`,
+        throw Object.assign(
+          new Error(`pod ${own.namespace}/${own.name}: not found or not scheduled; set NODE_NAME`),
+          { status: 404 },
         );
       }
-      return pod.nodeName;
+      return resolvedNode = pod.nodeName;
     })();
     // A failed lookup is retried at the next call rather than cached forever.
     nodePromise.catch(() => nodePromise = undefined);
@@ -158,30 +217,283 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     }
   }
 
+  /** One `error` line for a permanent failure, naming the fix; counted by kind and step. */
+  function permanent(step: string, error: unknown, context: { verb: string; resource: string }) {
+    const kind = kubeErrorKind(error);
+    const fix = kubeFix(kind, { ...context, kubeconfigPath: options.kubeconfigPath });
+    deps.metrics?.inc("sth_kube_errors_total", { step, kind });
+    logger.error(`${step} failed for good; not retrying`, { kind, error: message(error), fix });
+    return `${message(error)} — fix: ${fix}`;
+  }
+
+  function retryOptions(deadline: Date, what: string) {
+    return {
+      deadline,
+      now,
+      sleep,
+      retryable: (error: unknown) => !PERMANENT_KINDS.has(kubeErrorKind(error)),
+      onError: (error: unknown, attempt: number) => {
+        if (PERMANENT_KINDS.has(kubeErrorKind(error))) return;
+        deps.metrics?.inc("sth_kube_errors_total", { step: what, kind: "transient" });
+        logger.warn(`${what}: Kubernetes API call failed; retrying until the deadline`, {
+          attempt,
+          error: message(error),
+        });
+      },
+    };
+  }
+
   // The detacher's factory rejects an unknown region (IMDS identity unavailable); that must end
   // as a reported failure, not abort the handling of the notice.
-  function detach(id: Identity, dryRun: boolean): Promise<AsgResult> {
+  async function detach(idPromise: Promise<Identity>, dryRun: boolean): Promise<AsgResult> {
+    const id = await idPromise;
     const region = options.awsRegion ?? id.region;
     try {
-      return deps.asg!(region).detach(id.instanceId, dryRun ? { dryRun } : undefined);
+      return await deps.asg!(region).detach(id.instanceId, dryRun ? { dryRun } : undefined);
     } catch (error) {
       logger.error("cannot detach from the Auto Scaling group", { region, error: message(error) });
-      return Promise.resolve({ status: "failed", message: message(error) });
+      return { status: "failed", message: message(error) };
     }
   }
 
-  async function preview(kube: Kube, node: string): Promise<DrainResult> {
-    const pods = await kube.listPodsOnNode(node);
-    const { evict, skipped } = selectPods(pods, { ownPod: options.ownPod });
-    return {
-      evicted: [],
-      remaining: evict.map((p) => ({
-        pod: `${p.namespace}/${p.name}`,
-        reason: "dry run: would be evicted",
-      })),
-      failed: [],
-      skipped,
+  /**
+   * One bounded look at the node: the annotation says whether this notice was handled before a
+   * restart. When the API cannot answer within {@linkcode STATE_READ_MS}, handling goes on as if
+   * it had not been (messages are at-least-once; `noticeId` lets receivers dedupe).
+   */
+  async function quickLook(notice: Notice): Promise<{ node: string; view: NodeView }> {
+    const node = await withTimeout(nodeName(), stateReadMs).catch(() => undefined);
+    if (!node) return { node: "unknown", view: {} };
+    try {
+      const info = await withTimeout(
+        deps.kubeCore().then((core) => core.getNode(node)),
+        stateReadMs,
+      );
+      return {
+        node,
+        view: { info, previous: parseHandledState(info.annotations[annotationKey(notice.kind)]) },
+      };
+    } catch (error) {
+      logger.warn("could not read the node's handling state in time; acting anyway", {
+        node,
+        error: message(error),
+      });
+      return { node, view: {} };
+    }
+  }
+
+  function state(notice: Notice, phase: HandledState["phase"], view: NodeView): string {
+    const value: HandledState = { id: notice.id, phase, at: now().toISOString() };
+    const bootId = view.previous?.bootId ?? view.info?.bootId;
+    if (bootId) value.bootId = bootId;
+    const was = view.previous?.wasUnschedulable ?? view.info?.unschedulable;
+    if (was !== undefined) value.wasUnschedulable = was;
+    return JSON.stringify(value);
+  }
+
+  /** Cordon, taint and mark the node `started`, retrying transient errors until the deadline. */
+  async function cordon(
+    notice: Notice,
+    node: string,
+    plan: Step[],
+    view: NodeView,
+  ): Promise<CordonReport | undefined> {
+    const core = await deps.kubeCore();
+    // The taint list is replaced by a merge patch, so it needs the node's current taints.
+    const info = view.info ??
+      await retryUntil(() => core.getNode(node), retryOptions(notice.deadline, "read node"));
+    const fresh = { ...view, info };
+    const patch: NodePatch = {
+      annotations: { [annotationKey(notice.kind)]: state(notice, "started", fresh) },
     };
+    if (plan.includes("cordon")) patch.unschedulable = true;
+    if (plan.includes("taint")) patch.taints = withTaint(info.taints, notice.kind);
+    await retryUntil(() => core.patchNode(node, patch), retryOptions(notice.deadline, "cordon"));
+    if (!plan.includes("cordon")) return undefined;
+    logger.info("node cordoned and tainted", { node, taint: TAINT_KEY });
+    return { status: "cordoned" };
+  }
+
+  function recordEvent(kube: Kube, node: string, notice: Notice, plan: Step[]): void {
+    kube.createNodeEvent(node, {
+      reason: "SpotTerminationNotice",
+      type: "Warning",
+      message: `${notice.kind} (${notice.action}); deadline ${notice.deadline.toISOString()}; ` +
+        `plan: ${plan.join(", ") || "notify"}`,
+    }).catch((error) => logger.warn("could not record an Event", { error: message(error) }));
+  }
+
+  /** Load the full client and drain; every failure ends as a tagged report, never a throw. */
+  async function drain(
+    notice: Notice,
+    node: string,
+    plan: Step[],
+    resumed: boolean,
+  ): Promise<DrainReport> {
+    let kube: Kube;
+    try {
+      kube = await retryUntil(
+        () => deps.kube(),
+        retryOptions(notice.deadline, "load Kubernetes client"),
+      );
+    } catch (error) {
+      return notRun(error, "api-unreachable", "drain", { verb: "list", resource: "pods" });
+    }
+    recordEvent(kube, node, notice, plan);
+    try {
+      const result = await deps.drainer(kube).drain(node, {
+        deadline: notice.deadline,
+        gracePeriodSeconds: options.gracePeriodSeconds,
+        ownPod: options.ownPod,
+      });
+      return drainReport(result, { resumed });
+    } catch (error) {
+      return notRun(error, "pod-list-failed", "list pods", { verb: "list", resource: "pods" });
+    }
+  }
+
+  function notRun(
+    error: unknown,
+    fallback: NotRunReason,
+    step: string,
+    context: { verb: string; resource: string },
+  ): DrainReport {
+    const reason = notRunReason(error, fallback);
+    const text = reason === "api-unreachable"
+      ? (logger.error(`${step}: Kubernetes API unreachable until the deadline`, {
+        error: message(error),
+      }),
+        message(error))
+      : permanent(step, error, context);
+    return { status: "not-run", reason, message: text };
+  }
+
+  /** The Kubernetes branch: cordon first (bounded wait), then drain with the normal grace. */
+  async function kubeWork(
+    notice: Notice,
+    known: { node: string; view: NodeView },
+    plan: Step[],
+    resumed: boolean,
+  ): Promise<{ node: string; cordon?: CordonReport; drain?: DrainReport; marked: boolean }> {
+    let node = known.node;
+    if (node === "unknown") {
+      try {
+        node = await retryUntil(() => nodeName(), retryOptions(notice.deadline, "find node"));
+      } catch (error) {
+        const report = notRun(error, "node-not-found", "find node", {
+          verb: "get",
+          resource: "pods",
+        });
+        return { node, drain: plan.includes("drain") ? report : undefined, marked: false };
+      }
+    }
+    let marked = false;
+    let cordonErrorKind: KubeErrorKind | undefined;
+    const cordoned = cordon(notice, node, plan, known.view).then(
+      (report) => {
+        marked = true;
+        return report;
+      },
+      (error): CordonReport => {
+        const kind = kubeErrorKind(error);
+        cordonErrorKind = kind;
+        const text = PERMANENT_KINDS.has(kind)
+          ? permanent("cordon", error, { verb: "patch", resource: "nodes" })
+          : message(error);
+        if (!PERMANENT_KINDS.has(kind)) {
+          logger.error("could not cordon the node before the deadline", { node, error: text });
+        }
+        return { status: "failed", message: text };
+      },
+    );
+    // The drain starts once the cordon is through or failed for good, or after a bounded wait.
+    const early = await withTimeout(cordoned, cordonWaitMs).catch(() => undefined);
+    // A node the API does not know cannot be drained; listing "its" pods would find none and
+    // report a drain that never happened.
+    const missing = early?.status === "failed" && cordonErrorKind === "not-found";
+    const drained = !plan.includes("drain") ? undefined : missing
+      ? Promise.resolve<DrainReport>({
+        status: "not-run",
+        reason: "node-not-found",
+        message: early!.message ?? `node ${node} not found`,
+      })
+      : drain(notice, node, plan, resumed);
+    if (!drained) {
+      // Events come with the full client; a notify/cordon-only plan does not load it.
+      deps.kube().then((kube) => recordEvent(kube, node, notice, plan), () => {});
+    }
+    const [cordonReport, drainResult] = await Promise.all([cordoned, drained]);
+    return {
+      node,
+      cordon: plan.includes("cordon") ? cordonReport : undefined,
+      drain: drainResult,
+      marked,
+    };
+  }
+
+  async function markFinal(notice: Notice, node: string, view: NodeView, failed: boolean) {
+    const phase = failed ? "failed" : "done";
+    const core = await deps.kubeCore().catch(() => undefined);
+    if (!core || node === "unknown") return;
+    await retryUntil(
+      () =>
+        core.patchNode(node, {
+          annotations: { [annotationKey(notice.kind)]: state(notice, phase, view) },
+        }),
+      {
+        ...retryOptions(
+          new Date(Math.max(notice.deadline.getTime(), now().getTime() + 10_000)),
+          "mark notice handled",
+        ),
+      },
+    ).catch((error) =>
+      logger.warn("could not mark the notice handled on the node", { error: message(error) })
+    );
+  }
+
+  async function preview(notice: Notice, node: string): Promise<DrainReport> {
+    try {
+      const kube = await retryUntil(
+        () => deps.kube(),
+        retryOptions(notice.deadline, "load Kubernetes client"),
+      );
+      const pods = await retryUntil(
+        () => kube.listPodsOnNode(node),
+        retryOptions(notice.deadline, "list pods"),
+      );
+      const { evict, skipped } = selectPods(pods, { ownPod: options.ownPod });
+      return {
+        status: "dry-run",
+        wouldEvict: evict.map((p) => `${p.namespace}/${p.name}`),
+        skipped,
+      };
+    } catch (error) {
+      return notRun(error, "pod-list-failed", "list pods", { verb: "list", resource: "pods" });
+    }
+  }
+
+  async function dryRun(
+    notice: Notice,
+    node: string,
+    plan: Step[],
+    base: Omit<Message, "phase">,
+    idPromise: Promise<Identity>,
+  ) {
+    logger.info("DRY RUN: would act on the node; changing nothing", {
+      node,
+      plan: plan.join(",") || "notify",
+    });
+    const started = send({ phase: "start", ...base } as Message);
+    const report: HandlingReport = {};
+    const [drain, asg] = await Promise.all([
+      plan.includes("drain") ? preview(notice, node) : undefined,
+      plan.includes("detach-asg") && deps.asg ? detach(idPromise, true) : undefined,
+    ]);
+    if (drain) report.drain = drain;
+    if (asg) report.asg = asg;
+    await started;
+    await send({ phase: "result", ...base, report } as Message);
+    return report;
   }
 
   async function run(notice: Notice): Promise<HandlingReport | undefined> {
@@ -193,143 +505,87 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       plan: plan.length ? plan.join(",") : "notify",
       dryRun: options.dryRun || undefined,
     });
-    const id = await identity();
-    const retry = {
-      deadline: notice.deadline,
-      now,
-      sleep,
-      onError: (error: unknown, attempt: number) =>
-        logger.warn("Kubernetes API call failed; retrying until the deadline", {
-          attempt,
-          error: message(error),
-        }),
-    };
-
-    let kube: Kube | undefined;
-    let node = options.nodeName ?? "unknown";
-    let previous: HandledState | undefined;
-    let annotations: Record<string, string> = {};
-    let taints: Taint[] = [];
-    try {
-      kube = await retryUntil(() => deps.kube(), retry);
-      node = await retryUntil(() => nodeName(), retry);
-      const info = await retryUntil(() => kube!.getNode(node), retry);
-      annotations = info.annotations;
-      taints = info.taints;
-      previous = parseHandledState(annotations[annotationKey(notice.kind)]);
-    } catch (error) {
-      // Without the API nothing can be cordoned, but people must still hear about the notice.
-      logger.error("Kubernetes API unreachable; notifying only", { error: message(error) });
-      kube = undefined;
-    }
-
-    if (previous?.id === notice.id && previous.phase === "done") {
+    const idPromise = identity();
+    const [id, known] = await Promise.all([
+      withTimeout(idPromise, stateReadMs).catch(() => UNKNOWN_IDENTITY),
+      quickLook(notice),
+    ]);
+    const previous = known.view.previous;
+    if (previous?.id === notice.id && previous.phase !== "started") {
       logger.info("notice already handled before a restart; nothing to do", {
-        node,
+        node: known.node,
         id: notice.id,
+        phase: previous.phase,
       });
       return undefined;
     }
     const resumed = previous?.id === notice.id;
-    if (resumed) logger.info("resuming a notice a previous run started", { node, id: notice.id });
+    if (resumed) {
+      logger.info("resuming a notice a previous run started", { node: known.node, id: notice.id });
+    }
 
     const context: NotifyContext = {
       cluster: options.cluster,
-      node,
+      node: known.node,
       instanceId: id.instanceId,
       instanceType: id.instanceType,
       availabilityZone: id.availabilityZone,
       region: id.region,
     };
     const base = { notice, context, dryRun: options.dryRun, plan };
-    const has = (step: Step) => plan.includes(step);
+    if (options.dryRun) return await dryRun(notice, known.node, plan, base, idPromise);
 
-    if (options.dryRun) {
-      logger.info("DRY RUN: would act on the node; changing nothing", {
-        node,
-        plan: plan.join(",") || "notify",
-      });
-      const started = send({ phase: "start", ...base });
-      const report: HandlingReport = {};
-      if (has("drain") && kube) report.drain = await preview(kube, node).catch(() => undefined);
-      if (has("detach-asg") && deps.asg) {
-        report.asg = await detach(id, true);
-      }
-      await started;
-      await send({ phase: "result", ...base, report });
-      return report;
-    }
-
-    const state = (phase: HandledState["phase"]) =>
-      JSON.stringify({ id: notice.id, phase, at: now().toISOString() });
-    let cordoned = false;
-    if (kube) {
-      const patch: Parameters<Kube["patchNode"]>[1] = {
-        annotations: { [annotationKey(notice.kind)]: state("started") },
-      };
-      if (has("cordon")) patch.unschedulable = true;
-      if (has("taint")) patch.taints = withTaint(taints, notice.kind);
-      try {
-        await retryUntil(() => kube!.patchNode(node, patch), retry);
-        cordoned = has("cordon");
-        if (cordoned) logger.info("node cordoned and tainted", { node, taint: TAINT_KEY });
-      } catch (error) {
-        logger.error("could not cordon the node; continuing with the drain", {
-          node,
-          error: message(error),
-        });
-      }
-      kube.createNodeEvent(node, {
-        reason: "SpotTerminationNotice",
-        type: "Warning",
-        message: `${notice.kind} (${notice.action}); deadline ${notice.deadline.toISOString()}; ` +
-          `plan: ${plan.join(", ") || "notify"}`,
-      }).catch((error) => logger.warn("could not record an Event", { error: message(error) }));
-    }
-
-    // The start message goes out while the drain runs: a slow webhook must not cost pods time.
+    // Three independent branches: nothing here waits for the Kubernetes API.
     const started = resumed ? Promise.resolve() : send({ phase: "start", ...base });
-    const drainPromise: Promise<DrainResult | undefined> = has("drain") && kube
-      ? deps.drainer(kube).drain(node, {
-        deadline: notice.deadline,
-        gracePeriodSeconds: options.gracePeriodSeconds,
-        ownPod: options.ownPod,
-      })
+    const asgPromise = plan.includes("detach-asg") && deps.asg
+      ? detach(idPromise, false)
       : Promise.resolve(undefined);
-    const asgPromise: Promise<AsgResult | undefined> = has("detach-asg") && deps.asg
-      ? detach(id, false)
-      : Promise.resolve(undefined);
-    const [drain, asg] = await Promise.all([drainPromise, asgPromise]);
+    const kubePromise = kubeWork(notice, known, plan, resumed).catch((error) => {
+      logger.error("unexpected failure in the Kubernetes steps", { error: message(error) });
+      return {
+        node: known.node,
+        marked: false,
+        drain: plan.includes("drain")
+          ? {
+            status: "not-run" as const,
+            reason: "internal-error" as const,
+            message: message(error),
+          }
+          : undefined,
+        cordon: undefined,
+      };
+    });
+    const [k, asg] = await Promise.all([kubePromise, asgPromise]);
     const report: HandlingReport = {};
-    if (drain) report.drain = drain;
+    if (k.cordon) report.cordon = k.cordon;
+    if (k.drain) report.drain = k.drain;
     if (asg) report.asg = asg;
-    if (has("drain") && !kube) {
-      report.drain = { evicted: [], remaining: [], failed: [], skipped: [] };
-    }
 
     await started;
-    await send({ phase: "result", ...base, report });
-    if (kube) {
-      await retryUntil(
-        () =>
-          kube!.patchNode(node, { annotations: { [annotationKey(notice.kind)]: state("done") } }),
-        {
-          ...retry,
-          deadline: new Date(Math.max(notice.deadline.getTime(), now().getTime() + 10_000)),
-        },
-      ).catch((error) =>
-        logger.warn("could not mark the notice handled on the node", { error: message(error) })
-      );
-    }
-    logger.info("notice handled", {
+    await send({ phase: "result", ...base, context: { ...context, node: k.node }, report });
+    const failed = k.drain?.status === "not-run" || k.cordon?.status === "failed";
+    await markFinal(notice, k.node, known.view, failed);
+    logNotice(notice, k.node, report);
+    return report;
+  }
+
+  function logNotice(notice: Notice, node: string, report: HandlingReport) {
+    const d = report.drain;
+    const fields = {
       node,
       kind: notice.kind,
-      evicted: drain?.evicted.length,
-      remaining: drain?.remaining.length,
-      failed: drain?.failed.length,
-      asg: asg?.status,
-    });
-    return report;
+      drain: d?.status,
+      evicted: d && "evicted" in d ? d.evicted.length : undefined,
+      remaining: d && "remaining" in d ? d.remaining.length : undefined,
+      failed: d && "failed" in d ? d.failed.length : undefined,
+      reason: d?.status === "not-run" ? d.reason : undefined,
+      cordon: report.cordon?.status,
+      asg: report.asg?.status,
+    };
+    if (d?.status === "not-run" || report.cordon?.status === "failed") {
+      logger.error("notice handled, but the drain did not run", fields);
+    } else if (d?.status === "partial") logger.warn("notice handled with pods left", fields);
+    else logger.info("notice handled", fields);
   }
 
   return {

@@ -9,6 +9,8 @@
 
 import type { ConfigurationOptions, ObservableMiddleware } from "@kubernetes/client-node";
 import type { Logger } from "./log.ts";
+import type { AccessAnswer, AccessCheck } from "./kube_http.ts";
+import { kindOfStatus, KubeError } from "./kube_errors.ts";
 
 /** A pod by name. */
 export interface PodRef {
@@ -47,6 +49,16 @@ export interface NodeInfo {
   annotations: Record<string, string>;
   labels: Record<string, string>;
   taints: Taint[];
+  /** `status.nodeInfo.bootID`: changes when the machine reboots or is replaced. */
+  bootId?: string;
+}
+
+/** A JSON merge patch of a node; a `null` annotation or label removes it. */
+export interface NodePatch {
+  unschedulable?: boolean;
+  annotations?: Record<string, string | null>;
+  labels?: Record<string, string | null>;
+  taints?: Taint[];
 }
 
 /** How one eviction request ended. Only transport-level surprises are thrown. */
@@ -61,14 +73,7 @@ export type EvictionOutcome =
 export interface Kube {
   getNode(name: string): Promise<NodeInfo>;
   /** JSON merge patch of the node. An annotation value `null` removes it; `taints` replaces the list (the caller merges). */
-  patchNode(
-    name: string,
-    patch: {
-      unschedulable?: boolean;
-      annotations?: Record<string, string | null>;
-      taints?: Taint[];
-    },
-  ): Promise<void>;
+  patchNode(name: string, patch: NodePatch): Promise<void>;
   /** `null` when the pod does not exist. */
   getPod(ref: PodRef): Promise<PodInfo | null>;
   /** Pods of all namespaces bound to `node`, by field selector `spec.nodeName`. */
@@ -80,30 +85,11 @@ export interface Kube {
     node: string,
     event: { reason: string; message: string; type: "Normal" | "Warning" },
   ): Promise<void>;
+  /** SelfSubjectAccessReview: may the handler's identity do this? */
+  canI(check: AccessCheck): Promise<AccessAnswer>;
 }
 
-/**
- * A failed Kubernetes call. The message names the verb and the object, e.g.
- * `patch node ip-10-0-0-1: 403 Forbidden: nodes "ip-10-0-0-1" is forbidden: ...`.
- *
- * @example
- * ```ts
- * try {
- *   await kube.getNode("ip-10-0-0-1");
- * } catch (error) {
- *   if (error instanceof KubeError && error.status === 404) console.log("no such node");
- * }
- * ```
- */
-export class KubeError extends Error {
-  /** HTTP status; absent when the API server was not reached. */
-  status?: number;
-  constructor(message: string, options: { status?: number; cause?: unknown } = {}) {
-    super(message, { cause: options.cause });
-    this.name = "KubeError";
-    this.status = options.status;
-  }
-}
+export { KubeError } from "./kube_errors.ts";
 
 /** Options of {@linkcode createKube}. */
 export interface KubeOptions {
@@ -186,7 +172,26 @@ function describeError(error: unknown): { status?: number; text: string } {
 
 function kubeError(what: string, error: unknown): KubeError {
   const { status, text } = describeError(error);
-  return new KubeError(`${what}: ${text}`, { status, cause: error });
+  return new KubeError(`${what}: ${text}`, {
+    status,
+    cause: error,
+    kind: kindOfStatus(status, text),
+  });
+}
+
+/**
+ * Why a kubeconfig could not be loaded, without its contents: YAML parsers quote the lines
+ * around a syntax error, and those lines may hold a bearer token or a key.
+ */
+function configErrorText(error: unknown): string {
+  const e = error as { name?: string; code?: string; reason?: string; mark?: { line?: number } };
+  if (e?.code === "ENOENT" || e?.name === "NotFound") return "file not found";
+  if (e?.code === "EACCES" || e?.name === "PermissionDenied") return "permission denied";
+  if (e?.name === "YAMLException") {
+    const line = typeof e.mark?.line === "number" ? ` on line ${e.mark.line + 1}` : "";
+    return `malformed YAML${line}${e.reason ? ` (${e.reason})` : ""}`;
+  }
+  return `${e?.name ?? "Error"} (contents not shown)`;
 }
 
 function toIso(value: unknown): string | undefined {
@@ -228,7 +233,15 @@ export function toPodInfo(pod: unknown): PodInfo {
   return info;
 }
 
-function toNodeInfo(node: unknown): NodeInfo {
+/**
+ * Convert a Node (client-node object or plain JSON) to {@linkcode NodeInfo}.
+ *
+ * @example
+ * ```ts
+ * toNodeInfo({ metadata: { name: "n1" }, spec: { unschedulable: true } }).unschedulable; // true
+ * ```
+ */
+export function toNodeInfo(node: unknown): NodeInfo {
   const n = (node ?? {}) as Obj;
   const metadata = (n.metadata ?? {}) as Obj;
   const spec = (n.spec ?? {}) as Obj;
@@ -237,13 +250,16 @@ function toNodeInfo(node: unknown): NodeInfo {
     if (typeof t.value === "string" && t.value !== "") taint.value = t.value;
     return taint;
   });
-  return {
+  const info: NodeInfo = {
     name: String(metadata.name ?? ""),
     unschedulable: spec.unschedulable === true,
     annotations: { ...(metadata.annotations ?? {}) as Record<string, string> },
     labels: { ...(metadata.labels ?? {}) as Record<string, string> },
     taints,
   };
+  const nodeInfo = ((n.status ?? {}) as Obj).nodeInfo as Obj | undefined;
+  if (typeof nodeInfo?.bootID === "string" && nodeInfo.bootID !== "") info.bootId = nodeInfo.bootID;
+  return info;
 }
 
 /**
@@ -255,15 +271,16 @@ function toNodeInfo(node: unknown): NodeInfo {
  * // { spec: { unschedulable: true }, metadata: { annotations: { "a/b": null } } }
  * ```
  */
-export function nodePatchBody(
-  patch: { unschedulable?: boolean; annotations?: Record<string, string | null>; taints?: Taint[] },
-): Obj {
+export function nodePatchBody(patch: NodePatch): Obj {
   const body: Obj = {};
   const spec: Obj = {};
   if (patch.unschedulable !== undefined) spec.unschedulable = patch.unschedulable;
   if (patch.taints !== undefined) spec.taints = patch.taints.map((t) => ({ ...t }));
   if (Object.keys(spec).length > 0) body.spec = spec;
-  if (patch.annotations !== undefined) body.metadata = { annotations: { ...patch.annotations } };
+  const metadata: Obj = {};
+  if (patch.annotations !== undefined) metadata.annotations = { ...patch.annotations };
+  if (patch.labels !== undefined) metadata.labels = { ...patch.labels };
+  if (Object.keys(metadata).length > 0) body.metadata = metadata;
   return body;
 }
 
@@ -295,11 +312,12 @@ export async function createKube(options: KubeOptions): Promise<Kube> {
     else kc.loadFromCluster();
   } catch (error) {
     const source = options.kubeconfigPath ?? "the in-cluster service account";
-    throw new KubeError(`load Kubernetes config from ${source}: ${describeError(error).text}`, {
-      cause: error,
+    throw new KubeError(`load Kubernetes config from ${source}: ${configErrorText(error)}`, {
+      kind: "config",
     });
   }
   const core = kc.makeApiClient(k8s.CoreV1Api);
+  const authz = kc.makeApiClient(k8s.AuthorizationV1Api);
   const server = kc.getCurrentCluster()?.server ?? "";
   logger.debug("kubernetes client ready", {
     server,
@@ -415,6 +433,29 @@ export async function createKube(options: KubeOptions): Promise<Kube> {
         );
       } catch (error) {
         throw kubeError(`create event ${event.reason} for node ${node}`, error);
+      }
+    },
+    async canI(check) {
+      try {
+        const review = await authz.createSelfSubjectAccessReview({
+          body: {
+            apiVersion: "authorization.k8s.io/v1",
+            kind: "SelfSubjectAccessReview",
+            spec: {
+              resourceAttributes: {
+                verb: check.verb,
+                resource: check.resource,
+                group: check.group ?? "",
+                subresource: check.subresource,
+                namespace: check.namespace,
+              },
+            },
+          },
+        }, withTimeout);
+        const reason = review.status?.reason;
+        return { allowed: review.status?.allowed === true, ...(reason ? { reason } : {}) };
+      } catch (error) {
+        throw kubeError(`access review ${check.verb} ${check.resource}`, error);
       }
     },
   };

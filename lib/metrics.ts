@@ -28,6 +28,15 @@ export const METRIC_DEFINITIONS = {
     type: "counter",
     help: "Notifications sent, by target and outcome (ok, failed).",
   },
+  sth_kube_errors_total: {
+    type: "counter",
+    help:
+      "Kubernetes API failures while handling a notice, by step and kind (transient, forbidden, unauthorized, not-found, config, tls).",
+  },
+  sth_preflight_check: {
+    type: "gauge",
+    help: "1 when the start-up/periodic check passed, 0 when it failed, by check.",
+  },
   sth_asg_detach_total: {
     type: "counter",
     help: "Auto Scaling detach attempts, by outcome.",

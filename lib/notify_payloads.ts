@@ -8,7 +8,7 @@
  */
 
 import type { Notice, NoticeKind } from "./notice.ts";
-import type { AsgResult, DrainResult, HandlingReport, PodOutcome } from "./report.ts";
+import type { AsgResult, DrainReport, HandlingReport, PodOutcome } from "./report.ts";
 
 /**
  * Where the notice happened; `cluster` is `CLUSTER`, `region` comes from IMDS.
@@ -45,7 +45,15 @@ export interface NotifyContext {
  * ```
  */
 export type Message =
-  | { phase: "start"; notice: Notice; context: NotifyContext; dryRun: boolean; plan: string[] }
+  | {
+    phase: "start";
+    notice: Notice;
+    context: NotifyContext;
+    dryRun: boolean;
+    plan: string[];
+    /** A `--test-notification` message: titled "[TEST]", nothing happened. */
+    test?: boolean;
+  }
   | {
     phase: "result";
     notice: Notice;
@@ -53,6 +61,7 @@ export type Message =
     dryRun: boolean;
     plan: string[];
     report: HandlingReport;
+    test?: boolean;
   };
 
 /**
@@ -78,7 +87,7 @@ export interface DetailField {
  * const colour = { warning: "warning", good: "good", bad: "danger" }[severity(message)];
  * ```
  */
-export type Severity = "warning" | "good" | "bad";
+export type Severity = "warning" | "good" | "bad" | "info";
 
 const KIND_TITLES: Record<NoticeKind, string> = {
   "spot-interruption": "Spot Termination",
@@ -116,8 +125,20 @@ export function noticeTitle(notice: Pick<Notice, "kind" | "action">): string {
  * ```
  */
 export function messageTitle(message: Message): string {
-  const title = noticeTitle(message.notice);
-  return message.phase === "result" ? `${title} Result` : title;
+  const title = `${message.test ? "[TEST] " : ""}${noticeTitle(message.notice)}`;
+  if (message.phase === "start") return title;
+  switch (message.report.drain?.status) {
+    case "not-run":
+      return `${title} Result: drain not run`;
+    case "partial":
+      return `${title} Result: pods left`;
+    case "dry-run":
+      return `${title} Dry Run`;
+    default:
+      return message.report.cordon?.status === "failed"
+        ? `${title} Result: cordon failed`
+        : `${title} Result`;
+  }
 }
 
 /**
@@ -195,9 +216,31 @@ function describeAsg(asg: AsgResult | undefined): string {
   }
 }
 
-function drainFields(drain: DrainResult | undefined): DetailField[] {
-  if (!drain) return [{ label: "Drain", value: "not performed", short: true }];
-  return [
+const NOT_RUN_TEXT: Record<string, string> = {
+  "api-unreachable": "Kubernetes API unreachable",
+  unauthorized: "credentials refused (401)",
+  forbidden: "forbidden by RBAC (403)",
+  "node-not-found": "node not found",
+  config: "Kubernetes configuration error",
+  "pod-list-failed": "listing the node's pods failed",
+  "internal-error": "internal error",
+};
+
+function drainFields(drain: DrainReport | undefined): DetailField[] {
+  if (!drain) return [{ label: "Drain", value: "not planned", short: true }];
+  switch (drain.status) {
+    case "not-run":
+      return [
+        { label: "Drain", value: `not run: ${NOT_RUN_TEXT[drain.reason]}`, short: false },
+        { label: "Why", value: drain.message, short: false },
+      ];
+    case "dry-run":
+      return [
+        { label: "Would Evict", value: countAndNames(drain.wouldEvict), short: false },
+        { label: "Skipped", value: String(drain.skipped.length), short: true },
+      ];
+  }
+  const fields: DetailField[] = [
     { label: "Evicted", value: countAndNames(drain.evicted), short: drain.evicted.length === 0 },
     {
       label: "Still There",
@@ -211,6 +254,14 @@ function drainFields(drain: DrainResult | undefined): DetailField[] {
     },
     { label: "Skipped", value: String(drain.skipped.length), short: true },
   ];
+  if (drain.resumed) {
+    fields.push({
+      label: "Resumed",
+      value: "after a restart; pods evicted before it are not counted",
+      short: false,
+    });
+  }
+  return fields;
 }
 
 /**
@@ -237,6 +288,10 @@ export function detailFields(message: Message): DetailField[] {
       fields.push({ label: "DRY RUN", value: "nothing is changed", short: false });
     }
   } else {
+    const { cordon } = message.report;
+    if (cordon?.status === "failed") {
+      fields.push({ label: "Cordon", value: `failed: ${cordon.message ?? ""}`, short: false });
+    }
     fields.push(
       ...drainFields(message.report.drain),
       { label: "ASG", value: describeAsg(message.report.asg), short: false },
@@ -259,12 +314,15 @@ export function detailFields(message: Message): DetailField[] {
  */
 export function severity(message: Message): Severity {
   if (message.phase === "start") return "warning";
-  const { drain, asg } = message.report;
-  const drainOk = !drain || (drain.remaining.length === 0 && drain.failed.length === 0);
+  const { drain, asg, cordon } = message.report;
   const asgOk = !asg || ["detached", "not-in-group", "already-detaching", "dry-run"].includes(
     asg.status,
   );
-  return drainOk && asgOk ? "good" : "bad";
+  if (!asgOk || cordon?.status === "failed") return "bad";
+  if (drain?.status === "not-run" || drain?.status === "partial") return "bad";
+  // A preview changed nothing: neither a success nor a failure.
+  if (drain?.status === "dry-run" || message.dryRun) return "info";
+  return "good";
 }
 
 /**
@@ -296,14 +354,17 @@ function chatFields(message: Message): ChatField[] {
 }
 
 function chatTitle(message: Message, separator: string): string {
-  const emoji = { warning: ":warning:", good: ":white_check_mark:", bad: ":x:" }[
-    severity(message)
-  ];
+  const emoji = {
+    warning: ":warning:",
+    good: ":white_check_mark:",
+    bad: ":x:",
+    info: ":information_source:",
+  }[severity(message)];
   return `${emoji} ${messageTitle(message)}${separator}${clusterSuffix(message.context)}`;
 }
 
 function chatColour(message: Message, startColour: string): string {
-  return { warning: startColour, good: "good", bad: "danger" }[severity(message)];
+  return { warning: startColour, good: "good", bad: "danger", info: "#439FE0" }[severity(message)];
 }
 
 /**
@@ -427,7 +488,9 @@ export function googleChatPayload(message: Message): { text: string } {
 export function teamsPayload(
   message: Message,
 ): { type: "message"; attachments: { contentType: string; contentUrl: null; content: object }[] } {
-  const colour = { warning: "Warning", good: "Good", bad: "Attention" }[severity(message)];
+  const colour = { warning: "Warning", good: "Good", bad: "Attention", info: "Accent" }[
+    severity(message)
+  ];
   const facts = [...instanceFields(message.context), ...detailFields(message)].map((f) => ({
     title: f.label,
     value: f.value,
@@ -462,6 +525,7 @@ const DISCORD_COLOURS: Record<Severity, number> = {
   warning: 0xdaa038,
   good: 0x2eb67d,
   bad: 0xe01e5a,
+  info: 0x439fe0,
 };
 
 function clip(text: string, max: number): string {
@@ -528,12 +592,16 @@ export function discordPayload(message: Message): {
  *   "deadline": "2026-11-25T10:01:55.000Z",   // when the handler's work must be done
  *   "dryRun": false,                   // true: nothing is changed, only reported
  *   "plan": ["cordon", "taint", "drain", "detach-asg"],
+ *   "test": true,                      // only on --test-notification messages
  *   "result": {                        // only on "result" events
- *     "drained": true,                 // false when the policy did not drain (lists then empty)
+ *     "drained": true,                 // true only when a drain was attempted (status drained/partial)
+ *     "drain": { "status": "drained" }, // drained | partial | dry-run | not-run (+ reason, message); null when not planned
+ *     "cordon": { "status": "cordoned" }, // cordoned | failed (+ message); null when not planned
  *     "evicted": ["default/web-7d4b9"],                       // namespace/name
  *     "remaining": [{ "pod": "default/db-0", "reason": "PodDisruptionBudget" }],
  *     "failed": [{ "pod": "kube-system/x", "reason": "403 Forbidden" }],
  *     "skipped": [{ "pod": "kube-system/aws-node-abc", "reason": "DaemonSet" }],
+ *     "wouldEvict": ["default/web-7d4b9"],                    // dry run only
  *     "asg": { "status": "detached", "group": "workers", "message": "..." } // null when DETACH_ASG is off
  *   }
  * }
@@ -564,8 +632,17 @@ export interface WebhookEventV1 {
   deadline: string;
   dryRun: boolean;
   plan: string[];
+  test?: true;
   result?: {
     drained: boolean;
+    drain: {
+      status: DrainReport["status"];
+      reason?: string;
+      message?: string;
+      resumed?: boolean;
+    } | null;
+    cordon: { status: string; message?: string } | null;
+    wouldEvict?: string[];
     evicted: string[];
     remaining: PodOutcome[];
     failed: PodOutcome[];
@@ -601,14 +678,27 @@ export function webhookPayload(message: Message): WebhookEventV1 {
     dryRun: message.dryRun,
     plan: [...message.plan],
   };
+  if (message.test) event.test = true;
   if (message.phase === "result") {
-    const { drain, asg } = message.report;
+    const { drain, asg, cordon } = message.report;
+    const attempted = drain?.status === "drained" || drain?.status === "partial"
+      ? drain
+      : undefined;
     event.result = {
-      drained: drain !== undefined,
-      evicted: drain?.evicted ?? [],
-      remaining: drain?.remaining ?? [],
-      failed: drain?.failed ?? [],
-      skipped: drain?.skipped ?? [],
+      drained: attempted !== undefined,
+      drain: drain
+        ? {
+          status: drain.status,
+          ...(drain.status === "not-run" ? { reason: drain.reason, message: drain.message } : {}),
+          ...(attempted?.resumed ? { resumed: true } : {}),
+        }
+        : null,
+      cordon: cordon ? { ...cordon } : null,
+      ...(drain?.status === "dry-run" ? { wouldEvict: [...drain.wouldEvict] } : {}),
+      evicted: attempted?.evicted ?? [],
+      remaining: attempted?.remaining ?? [],
+      failed: attempted?.failed ?? [],
+      skipped: drain && "skipped" in drain ? drain.skipped : [],
       asg: asg ?? null,
     };
   }
@@ -626,9 +716,11 @@ export function webhookPayload(message: Message): WebhookEventV1 {
  */
 export function mailContent(message: Message): { subject: string; text: string } {
   const title = noticeTitle(message.notice);
-  const subject = message.phase === "start" ? `${title} Notification` : `${title} Result`;
+  const subject = message.phase === "start"
+    ? `${title} Notification`
+    : messageTitle(message).replace(/^\[TEST\] /, "");
   return {
-    subject: `${message.dryRun ? "[DRY RUN] " : ""}${subject}`,
+    subject: `${message.test ? "[TEST] " : ""}${message.dryRun ? "[DRY RUN] " : ""}${subject}`,
     text: messageText(message),
   };
 }

@@ -23,6 +23,55 @@ export interface DrainResult {
   skipped: PodOutcome[];
 }
 
+/** Why a drain was not run at all. */
+export type NotRunReason =
+  /** The API server did not answer (refused, timed out, 5xx) until the deadline. */
+  | "api-unreachable"
+  /** 401: the credentials were refused. */
+  | "unauthorized"
+  /** 403: RBAC does not grant a verb the drain needs. */
+  | "forbidden"
+  /** The node does not exist (or the own pod is not scheduled). */
+  | "node-not-found"
+  /** The kubeconfig, the service account files or TLS are misconfigured. */
+  | "config"
+  /** Listing the node's pods failed for good. */
+  | "pod-list-failed"
+  /** An unexpected error inside the handler. */
+  | "internal-error";
+
+/**
+ * The drain's outcome as a tagged result, so that a message never reports success for work that
+ * was not attempted: `drained` (every pod gone), `partial` (some pods remaining or failed),
+ * `dry-run` (a preview: what would be evicted) and `not-run` (why nothing was attempted).
+ */
+export type DrainReport =
+  | ({ status: "drained" | "partial"; resumed?: boolean } & DrainResult)
+  | { status: "dry-run"; wouldEvict: string[]; skipped: PodOutcome[] }
+  | { status: "not-run"; reason: NotRunReason; message: string };
+
+/**
+ * Tag a finished drain: `drained` when nothing was left behind, else `partial`.
+ *
+ * @example
+ * ```ts
+ * drainReport({ evicted: ["a/b"], remaining: [], failed: [], skipped: [] }).status; // "drained"
+ * ```
+ */
+export function drainReport(result: DrainResult, options: { resumed?: boolean } = {}): DrainReport {
+  const status = result.remaining.length === 0 && result.failed.length === 0
+    ? "drained"
+    : "partial";
+  return { status, ...result, ...(options.resumed ? { resumed: true } : {}) };
+}
+
+/** How the cordon (with taint and annotation) ended. */
+export interface CordonReport {
+  status: "cordoned" | "failed";
+  /** Why it failed, with the fix. */
+  message?: string;
+}
+
 /** How an Auto Scaling detach ended. */
 export type AsgStatus =
   | "detached"
@@ -44,8 +93,10 @@ export interface AsgResult {
 
 /** Everything the handler reports after acting on a notice. */
 export interface HandlingReport {
+  /** Absent when the policy does not cordon. */
+  cordon?: CordonReport;
   /** Absent when the policy did not drain (notify-only, cordon-only). */
-  drain?: DrainResult;
+  drain?: DrainReport;
   /** Absent when `DETACH_ASG` is off. */
   asg?: AsgResult;
 }

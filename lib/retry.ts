@@ -67,3 +67,23 @@ export async function retryUntil<T>(fn: () => Promise<T>, options: RetryOptions)
     }
   }
 }
+
+/**
+ * `promise`, or a rejection with a `TimeoutError` after `ms`. The promise itself goes on (its
+ * own request timeout bounds it); only the wait for it is cut short.
+ *
+ * @example
+ * ```ts
+ * const node = await withTimeout(kube.getNode(name), 1_000).catch(() => undefined);
+ * ```
+ */
+export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new DOMException(`no answer within ${ms} ms`, "TimeoutError")),
+      ms,
+    );
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

@@ -118,6 +118,7 @@ function fakeKube(
       return outcome;
     },
     createNodeEvent: () => Promise.reject(new Error("not used")),
+    canI: () => Promise.reject(new Error("not used")),
   };
   return {
     kube,

@@ -44,8 +44,10 @@ function granted(rules: PolicyRule[]): Set<string> {
 
 /** Every permission the recorded requests needed; non-resource URLs are left to the caller. */
 function used(requests: ApiRequestRecord[]): Set<string> {
+  // SelfSubjectAccessReview (the preflight) is granted to every authenticated user by the
+  // built-in system:basic-user ClusterRole; the handler's own role need not and does not list it.
   return new Set(
-    requests.filter((r) => !r.nonResource).map((r) =>
+    requests.filter((r) => !r.nonResource && r.resource !== "selfsubjectaccessreviews").map((r) =>
       permission(r.group, r.resource, r.subresource ?? "", r.verb)
     ),
   );

@@ -6,6 +6,7 @@ import { createMetrics } from "../lib/metrics.ts";
 import type { Notice, NoticeKind } from "../lib/notice.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
 import type { AsgResult, DrainResult } from "../lib/report.ts";
+import { KubeError } from "../lib/kube_errors.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 
@@ -20,13 +21,16 @@ function notice(kind: NoticeKind = "spot-interruption", action = "terminate"): N
   };
 }
 
-function fakeKube(options: { failPatch?: number; pods?: PodInfo[] } = {}) {
+function fakeKube(
+  options: { failPatch?: number; patchStatus?: number; pods?: PodInfo[]; bootId?: string } = {},
+) {
   const node: NodeInfo = {
     name: "n1",
     unschedulable: false,
     annotations: {},
     labels: {},
     taints: [{ key: "other", effect: "NoExecute" }],
+    ...(options.bootId ? { bootId: options.bootId } : {}),
   };
   const calls: string[] = [];
   let failPatch = options.failPatch ?? 0;
@@ -37,7 +41,15 @@ function fakeKube(options: { failPatch?: number; pods?: PodInfo[] } = {}) {
     },
     patchNode(name, patch) {
       calls.push(`patchNode ${name} ${JSON.stringify(patch)}`);
-      if (failPatch-- > 0) return Promise.reject(new Error("patch node n1: 500"));
+      if (failPatch-- > 0) {
+        return Promise.reject(
+          options.patchStatus
+            ? new KubeError(`patch node n1: ${options.patchStatus}`, {
+              status: options.patchStatus,
+            })
+            : new Error("patch node n1: 500"),
+        );
+      }
       if (patch.unschedulable !== undefined) node.unschedulable = patch.unschedulable;
       if (patch.taints) node.taints = patch.taints as Taint[];
       for (const [k, v] of Object.entries(patch.annotations ?? {})) {
@@ -72,6 +84,9 @@ function fakeKube(options: { failPatch?: number; pods?: PodInfo[] } = {}) {
     createNodeEvent(name, event) {
       calls.push(`event ${name} ${event.reason}`);
       return Promise.resolve();
+    },
+    canI() {
+      return Promise.resolve({ allowed: true });
     },
   };
   return { kube, node, calls };
@@ -108,6 +123,7 @@ function setup(
   const detaches: Array<{ region: string; id: string; dryRun?: boolean }> = [];
   let t = NOW.getTime();
   const handler = createHandler({
+    kubeCore: () => Promise.resolve(k.kube),
     kube: () => Promise.resolve(k.kube),
     drainer: () => ({
       drain(node, o) {
@@ -170,7 +186,11 @@ Deno.test("handler cordons, taints, drains, detaches and sends start then result
   assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
   assert.deepEqual(s.sent[0].plan, ["cordon", "taint", "drain", "detach-asg"]);
   assert.equal(s.sent[0].context.instanceId, "i-1");
-  assert.deepEqual(report, { drain: DRAINED, asg: { status: "detached", group: "asg-1" } });
+  assert.deepEqual(report, {
+    cordon: { status: "cordoned" },
+    drain: { status: "drained", ...DRAINED },
+    asg: { status: "detached", group: "asg-1" },
+  });
   const result = s.sent[1];
   assert.equal(result.phase, "result");
   if (result.phase === "result") assert.deepEqual(result.report, report);
@@ -219,11 +239,13 @@ Deno.test("handler sends the result before marking the notice done: a crash betw
   const seen: string[] = [];
   const send = s.notifier.send.bind(s.notifier);
   s.notifier.send = (message, options) => {
-    seen.push(`${message.phase} while ${JSON.parse(s.node.annotations[key]).phase}`);
+    const value = s.node.annotations[key];
+    seen.push(`${message.phase} while ${value ? JSON.parse(value).phase : "unmarked"}`);
     return send(message, options);
   };
   await s.handler.handle(notice());
-  assert.deepEqual(seen, ["start while started", "result while started"]);
+  // The start message does not wait for any Kubernetes write; the result precedes "done".
+  assert.deepEqual(seen, ["start while unmarked", "result while started"]);
   assert.equal(JSON.parse(s.node.annotations[key]).phase, "done");
 });
 
@@ -283,11 +305,11 @@ Deno.test("handler in dry run changes nothing but reports what it would do", asy
   assert.equal(s.calls.filter((c) => c.startsWith("event")).length, 0);
   assert.equal(s.drains.length, 0);
   assert.deepEqual(s.detaches, [{ region: "us-east-1", id: "i-1", dryRun: true }]);
-  assert.deepEqual(report!.drain!.remaining, [{
-    pod: "default/web-1",
-    reason: "dry run: would be evicted",
-  }]);
-  assert.equal(report!.drain!.skipped.length, 1);
+  assert.deepEqual(report!.drain, {
+    status: "dry-run",
+    wouldEvict: ["default/web-1"],
+    skipped: [{ pod: "kube-system/ds-1", reason: "DaemonSet pod" }],
+  });
   assert.deepEqual(s.sent.map((m) => [m.phase, m.dryRun]), [["start", true], ["result", true]]);
 });
 
@@ -313,6 +335,7 @@ Deno.test("handler notifies even when the Kubernetes API cannot be reached", asy
   const logger = createMemoryLogger();
   let t = NOW.getTime();
   const handler = createHandler({
+    kubeCore: () => Promise.reject(new Error("connect ECONNREFUSED")),
     kube: () => Promise.reject(new Error("connect ECONNREFUSED")),
     drainer: () => {
       throw new Error("must not drain without an API");
@@ -329,7 +352,8 @@ Deno.test("handler notifies even when the Kubernetes API cannot be reached", asy
   const report = await handler.handle(notice());
   assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
   assert.equal(n.sent[0].context.instanceId, "unknown");
-  assert.deepEqual(report!.drain, { evicted: [], remaining: [], failed: [], skipped: [] });
+  assert.equal(report!.drain!.status, "not-run");
+  assert.equal(report!.drain!.status === "not-run" && report!.drain!.reason, "api-unreachable");
   assert.ok(logger.lines.some((l) => l.includes("Kubernetes API unreachable")));
 });
 
@@ -352,6 +376,7 @@ Deno.test("handler reports a failed detach when the detacher cannot be created",
   const n = fakeNotifier();
   const k = fakeKube();
   const handler = createHandler({
+    kubeCore: () => Promise.resolve(k.kube),
     kube: () => Promise.resolve(k.kube),
     drainer: () => ({ drain: () => Promise.resolve(DRAINED) }),
     asg: () => {
@@ -365,4 +390,128 @@ Deno.test("handler reports a failed detach when the detacher cannot be created",
   assert.equal(report!.asg!.status, "failed");
   assert.match(report!.asg!.message!, /region/);
   assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
+});
+
+Deno.test("handler sends the start message and detaches while the Kubernetes API hangs", async () => {
+  const n = fakeNotifier();
+  const logger = createMemoryLogger();
+  const detached: string[] = [];
+  const never = new Promise<never>(() => {});
+  const handler = createHandler({
+    kubeCore: () => never,
+    kube: () => never,
+    drainer: () => {
+      throw new Error("must not drain");
+    },
+    asg: () => ({
+      detach(id) {
+        detached.push(id);
+        return Promise.resolve<AsgResult>({ status: "detached", group: "g" });
+      },
+    }),
+    notifier: n.notifier,
+    identity: () =>
+      Promise.resolve({
+        instanceId: "i-1",
+        instanceType: "m5.large",
+        availabilityZone: "us-east-1a",
+        region: "us-east-1",
+      }),
+    logger,
+  }, {
+    nodeName: "n1",
+    dryRun: false,
+    rebalanceAction: "notify",
+    detachAsg: true,
+    stateReadMs: 5,
+  });
+  handler.handle(notice());
+  // The handling itself cannot finish (the API never answers); the start and the detach must.
+  for (let i = 0; i < 200 && (n.sent.length === 0 || detached.length === 0); i++) {
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.deepEqual(n.sent.map((m) => m.phase), ["start"]);
+  assert.deepEqual(detached, ["i-1"]);
+  assert.ok(logger.lines.some((l) => l.includes("acting anyway") || l.includes("handling notice")));
+});
+
+Deno.test("handler drains at once with the normal grace when the cordon patch is forbidden", async () => {
+  const s = setup({ gracePeriodSeconds: 20 }, { failPatch: 1000, patchStatus: 403 });
+  const report = await s.handler.handle(notice());
+  // One attempt for the cordon, one for the final mark: no retries until the deadline.
+  assert.equal(s.calls.filter((c) => c.startsWith("patchNode")).length, 2);
+  assert.deepEqual(s.drains.map((d) => d.gracePeriodSeconds), [20]);
+  assert.equal(report!.cordon!.status, "failed");
+  assert.match(report!.cordon!.message!, /grant verb "patch" on "nodes"/);
+  const line = s.logger.lines.find((l) => l.includes("cordon failed for good"));
+  assert.ok(line, s.logger.lines.join("\n"));
+  assert.match(line!, /ERROR/);
+  assert.equal(s.metrics.get("sth_kube_errors_total", { step: "cordon", kind: "forbidden" }), 1);
+  const result = s.sent.find((m) => m.phase === "result");
+  assert.ok(result);
+});
+
+for (
+  const [status, reason] of [
+    [401, "unauthorized"],
+    [403, "forbidden"],
+    [404, "node-not-found"],
+  ] as const
+) {
+  Deno.test(`handler reports the drain as not run (${reason}) when listing pods fails with ${status}`, async () => {
+    const k = fakeKube();
+    const n = fakeNotifier();
+    const logger = createMemoryLogger();
+    const metrics = createMetrics();
+    let lists = 0;
+    const handler = createHandler({
+      kubeCore: () => Promise.resolve(k.kube),
+      kube: () => Promise.resolve(k.kube),
+      drainer: () => ({
+        drain: () => {
+          lists++;
+          return Promise.reject(new KubeError(`list pods on node n1: ${status}`, { status }));
+        },
+      }),
+      notifier: n.notifier,
+      identity: () => Promise.reject(new Error("IMDS down")),
+      logger,
+      metrics,
+    }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+    const report = await handler.handle(notice());
+    assert.equal(lists, 1);
+    assert.deepEqual(
+      report!.drain!.status === "not-run" ? report!.drain!.reason : report!.drain!.status,
+      reason,
+    );
+    const result = n.sent.find((m) => m.phase === "result");
+    assert.ok(result, "a result message is sent");
+    assert.equal(
+      JSON.parse(k.node.annotations[annotationKey("spot-interruption")]).phase,
+      "failed",
+      "a restart does not redo it blindly",
+    );
+    assert.ok(logger.lines.some((l) => /ERROR.*list pods failed for good/.test(l)));
+  });
+}
+
+Deno.test("handler marks a resumed drain so the result says earlier evictions are not counted", async () => {
+  const s = setup();
+  s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({
+    id: notice().id,
+    phase: "started",
+    at: NOW.toISOString(),
+  });
+  const report = await s.handler.handle(notice());
+  assert.equal(report!.drain!.status, "drained");
+  assert.equal("resumed" in report!.drain! && report!.drain!.resumed, true);
+});
+
+Deno.test("handler records the boot ID and whether the node was cordoned before", async () => {
+  const s = setup({}, { bootId: "boot-1" });
+  s.node.unschedulable = true;
+  await s.handler.handle(notice());
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.bootId, "boot-1");
+  assert.equal(state.wasUnschedulable, true);
 });

@@ -10,7 +10,15 @@ import {
   type NotifyContext,
   validateNotifierEnv,
 } from "../lib/notify.ts";
-import { mailContent, messageText, webhookPayload } from "../lib/notify_payloads.ts";
+import {
+  mailContent,
+  messageText,
+  messageTitle,
+  severity,
+  slackPayload,
+  teamsPayload,
+  webhookPayload,
+} from "../lib/notify_payloads.ts";
 import type { Mail, SmtpSender } from "../lib/smtp.ts";
 import { startSmtpSink } from "./fixtures/notify_smtp_sink.ts";
 
@@ -47,6 +55,7 @@ const result: Message = {
   plan,
   report: {
     drain: {
+      status: "partial",
       evicted,
       remaining: [{ pod: "default/db-0", reason: "PodDisruptionBudget" }],
       failed: [],
@@ -63,7 +72,10 @@ const START_LINES = [
   "Deadline: 2026-11-25T10:01:55.000Z",
   "Plan: cordon, taint, drain, detach-asg",
 ];
-const RESULT_BASE = BASE.replace("Spot Termination (prod)", "Spot Termination Result (prod)");
+const RESULT_BASE = BASE.replace(
+  "Spot Termination (prod)",
+  "Spot Termination Result: pods left (prod)",
+);
 const EVICTED_LINE = "12: " + evicted.slice(0, 10).join(", ") + " and 2 more";
 
 const INSTANCE_FIELDS = [
@@ -228,7 +240,7 @@ sinkTest(
     assert.deepEqual(formPayload(sink.requests[0]), {
       attachments: [{
         fallback: RESULT_BASE,
-        title: ":x: Spot Termination Result (prod)",
+        title: ":x: Spot Termination Result: pods left (prod)",
         color: "danger",
         fields: [
           ...INSTANCE_FIELDS,
@@ -386,7 +398,7 @@ sinkTest("discord gets {content, embeds} and mentions nobody", async () => {
   assert.deepEqual(jsonBody(sink.requests[0]), {
     content: RESULT_BASE,
     embeds: [{
-      title: "Spot Termination Result (prod)",
+      title: "Spot Termination Result: pods left (prod)",
       color: 0xe01e5a,
       fields: [
         ...INSTANCE_FIELDS.map(({ title, value, short }) => ({
@@ -432,6 +444,8 @@ sinkTest("the generic webhook sends schema version 1 for a notice and for a resu
     event: "result",
     result: {
       drained: true,
+      drain: { status: "partial" },
+      cordon: null,
       evicted,
       remaining: [{ pod: "default/db-0", reason: "PodDisruptionBudget" }],
       failed: [],
@@ -446,11 +460,13 @@ Deno.test("the generic webhook uses null for an unknown cluster, region and ASG"
     ...result,
     context: { ...context, cluster: undefined, region: undefined },
     report: {},
-  });
+  } as Message);
   assert.equal(payload.cluster, null);
   assert.equal(payload.region, null);
   assert.deepEqual(payload.result, {
     drained: false,
+    drain: null,
+    cordon: null,
     evicted: [],
     remaining: [],
     failed: [],
@@ -501,7 +517,7 @@ Deno.test("smtp target delivers through the server in SMTP_URL to every EMAIL_TO
     assert.equal(mail.user, "relay");
     assert.equal(mail.envelopeFrom, "spot@example.com");
     assert.deepEqual(mail.recipients, ["ops@example.com", "oncall@example.org"]);
-    assert.equal(mail.subject, "Spot Termination Result");
+    assert.equal(mail.subject, "Spot Termination Result: pods left");
     assert.equal(mail.text, messageText(result) + "\n");
   } finally {
     await sink.close();
@@ -559,12 +575,63 @@ Deno.test("result messages say what was not done", () => {
     ...result,
     dryRun: true,
     report: { asg: { status: "access-denied", group: "workers", message: "not authorized" } },
-  }).split("\n");
+  } as Message).split("\n");
   assert.deepEqual(lines.slice(1), [
-    "Drain: not performed",
+    "Drain: not planned",
     "ASG: not detached: access-denied (not authorized)",
     "DRY RUN: nothing was changed",
   ]);
+});
+
+Deno.test("a drain that did not run is never reported as a success", () => {
+  const message = {
+    ...result,
+    report: {
+      drain: {
+        status: "not-run",
+        reason: "forbidden",
+        message: 'list pods on node n1: 403 Forbidden — fix: grant verb "list" on "pods"',
+      },
+    },
+  } as Message;
+  assert.equal(severity(message), "bad");
+  assert.equal(messageTitle(message), "Spot Termination Result: drain not run");
+  const slack = slackPayload(message) as { attachments: { title: string; color: string }[] };
+  assert.match(slack.attachments[0].title, /^:x: /);
+  assert.equal(slack.attachments[0].color, "danger");
+  const hook = webhookPayload(message);
+  assert.equal(hook.result!.drained, false);
+  assert.deepEqual(hook.result!.drain, {
+    status: "not-run",
+    reason: "forbidden",
+    message: 'list pods on node n1: 403 Forbidden — fix: grant verb "list" on "pods"',
+  });
+  assert.ok(messageText(message).includes("Drain: not run: forbidden by RBAC (403)"));
+});
+
+Deno.test("a dry-run preview is neither a success nor a failure", () => {
+  const message = {
+    ...result,
+    dryRun: true,
+    report: { drain: { status: "dry-run", wouldEvict: ["default/web-1"], skipped: [] } },
+  } as Message;
+  assert.equal(severity(message), "info");
+  assert.equal(messageTitle(message), "Spot Termination Dry Run");
+  const slack = slackPayload(message) as { attachments: { title: string; color: string }[] };
+  assert.doesNotMatch(slack.attachments[0].title, /:x:|:white_check_mark:/);
+  const teams = teamsPayload(message);
+  assert.equal(JSON.stringify(teams).includes('"color":"Accent"'), true);
+  const hook = webhookPayload(message);
+  assert.equal(hook.result!.drained, false);
+  assert.deepEqual(hook.result!.wouldEvict, ["default/web-1"]);
+  assert.ok(messageText(message).includes("Would Evict: 1: default/web-1"));
+});
+
+Deno.test("a test notification is marked as a test everywhere", () => {
+  const message = { ...start, test: true } as Message;
+  assert.match(messageTitle(message), /^\[TEST\] /);
+  assert.equal(webhookPayload(message).test, true);
+  assert.match(mailContent(message).subject, /^\[TEST\] /);
 });
 
 // ---------------------------------------------------------------------------------------------

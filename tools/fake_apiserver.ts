@@ -475,7 +475,12 @@ export function startFakeApiServer(options: FakeApiServerOptions = {}): FakeApiS
       spec: { providerID: "aws:///us-east-1a/i-0123456789abcdef0" },
       status: {
         conditions: [{ type: "Ready", status: "True", reason: "KubeletReady" }],
-        nodeInfo: { kubeletVersion: "v1.32.0", architecture: "amd64", operatingSystem: "linux" },
+        nodeInfo: {
+          kubeletVersion: "v1.32.0",
+          architecture: "amd64",
+          operatingSystem: "linux",
+          bootID: crypto.randomUUID(),
+        },
       },
     });
   }
@@ -644,6 +649,26 @@ export function startFakeApiServer(options: FakeApiServerOptions = {}): FakeApiS
     return [key, pod];
   }
 
+  /**
+   * Answer a SelfSubjectAccessReview the way the injected failures will: a verb whose requests
+   * are set to fail with 403 for good (`times: Infinity`) is denied, everything else allowed.
+   */
+  function accessReview(review: Obj): Obj {
+    const attrs = ((review.spec as Obj | undefined)?.resourceAttributes ?? {}) as Obj;
+    const denied = failures.some((f) =>
+      f.status === 403 && f.left === Infinity && f.verb === attrs.verb &&
+      f.resource === attrs.resource && (f.subresource ?? "") === (attrs.subresource ?? "")
+    );
+    return {
+      apiVersion: "authorization.k8s.io/v1",
+      kind: "SelfSubjectAccessReview",
+      spec: review.spec ?? {},
+      status: denied
+        ? { allowed: false, reason: "injected 403 for this verb" }
+        : { allowed: true, reason: "stand-in allows it" },
+    };
+  }
+
   function handleResource(
     req: Request,
     text: string,
@@ -652,6 +677,9 @@ export function startFakeApiServer(options: FakeApiServerOptions = {}): FakeApiS
     query: URLSearchParams,
   ): Response {
     const r = `${route.group}/${route.resource}${route.subresource ? "/" + route.subresource : ""}`;
+    if (r === "authorization.k8s.io/selfsubjectaccessreviews" && verb === "create") {
+      return json(201, accessReview(readJson(text)));
+    }
     if (r === "/nodes" && !route.namespace) {
       if (verb === "list") {
         return json(200, {

@@ -52,6 +52,7 @@ export const EXAMPLE_RESULT: Message = {
   phase: "result",
   report: {
     drain: {
+      status: "partial",
       evicted: ["default/web-5d8f7b9c4d-k2x9p", "default/cache-0"],
       remaining: [{
         pod: "default/payments-0",

@@ -1,0 +1,136 @@
+/**
+ * End to end, issue "Never lose the two-minute window": main.ts as a subprocess with the shipped
+ * flags against a Kubernetes API stand-in that fails in every way seen in the field. Whatever the
+ * API does, the start message and the ASG detach go out at once (the notice's deadline is a
+ * minute away, so a handler that waited for the API would miss the wait bounds below by far);
+ * permanent errors end with one `error` line naming the fix and a result that says the drain did
+ * not run; transient ones keep retrying.
+ */
+import assert from "node:assert/strict";
+import { demoPods, type FakeFailure } from "../tools/fake_apiserver.ts";
+import { formatNoticeTime } from "../tools/mock_imds.ts";
+import { type HandlerProcess, type Stack, withHandler } from "../tools/stack.ts";
+import type { WebhookEventV1 } from "../lib/notify.ts";
+
+const NODE = "ip-10-0-1-23.ec2.internal";
+
+function webhookEvents(stack: Stack): WebhookEventV1[] {
+  return stack.sink.requests.filter((r) => r.path === "/webhook").map((r) => JSON.parse(r.body));
+}
+
+/** A notice a minute out, served once the handler is up. */
+function spotInAMinute() {
+  return {
+    spot: {
+      action: "terminate" as const,
+      time: formatNoticeTime(new Date(Date.now() + 60_000)),
+      afterMs: 1_500,
+    },
+  };
+}
+
+async function startAndDetachGoOut(stack: Stack, handler: HandlerProcess): Promise<void> {
+  const [start] = await stack.sink.waitFor(1, { pathPrefix: "/webhook", timeoutMs: 15_000 });
+  assert.equal(JSON.parse(start.body).event, "notice", handler.lines.join("\n"));
+  for (let i = 0; i < 100 && !stack.asg.requests.some((r) => r.action === "DetachInstances"); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(stack.asg.requests.some((r) => r.action === "DetachInstances"), "ASG detach started");
+}
+
+interface PermanentCase {
+  name: string;
+  failures?: FakeFailure[];
+  /** Extra environment; may rewrite the stack's kubeconfig before the handler starts. */
+  env?: (stack: Stack) => Record<string, string>;
+  apiToken?: string;
+  reason: string;
+  /** The error line must name this. */
+  fix: RegExp;
+}
+
+const PERMANENT: PermanentCase[] = [
+  {
+    name: "403 on the node PATCH",
+    failures: [{ verb: "patch", resource: "nodes", status: 403, times: Infinity }],
+    reason: "partial-or-drained",
+    fix: /grant verb \\?"patch\\?" on \\?"nodes\\?"/,
+  },
+  {
+    name: "403 on listing pods",
+    failures: [{ verb: "list", resource: "pods", status: 403, times: Infinity }],
+    reason: "forbidden",
+    fix: /grant verb \\?"list\\?" on \\?"pods\\?"/,
+  },
+  {
+    name: "a node that does not exist",
+    env: () => ({ NODE_NAME: "no-such-node" }),
+    reason: "node-not-found",
+    fix: /NODE_NAME/,
+  },
+  {
+    name: "401 for the kubeconfig's token",
+    apiToken: "the-real-token",
+    env: (stack) => {
+      const text = Deno.readTextFileSync(stack.kubeconfig);
+      Deno.writeTextFileSync(stack.kubeconfig, text.replace("the-real-token", "a-stale-token"));
+      return {};
+    },
+    reason: "unauthorized",
+    fix: /refused the credentials/,
+  },
+  {
+    name: "a plain-http kubeconfig without insecure-skip-tls-verify",
+    env: (stack) => {
+      const text = Deno.readTextFileSync(stack.kubeconfig).replace(
+        "    insecure-skip-tls-verify: true\n",
+        "",
+      );
+      Deno.writeTextFileSync(stack.kubeconfig, text);
+      return {};
+    },
+    reason: "config",
+    fix: /insecure-skip-tls-verify/,
+  },
+];
+
+for (const c of PERMANENT) {
+  Deno.test(`e2e: ${c.name}: start message and ASG detach at once, one error line with the fix, an honest result`, async () => {
+    await withHandler(
+      {
+        node: NODE,
+        api: {
+          pods: demoPods(NODE),
+          failures: c.failures,
+          ...(c.apiToken ? { token: c.apiToken } : {}),
+        },
+        imds: { scenario: spotInAMinute() },
+      },
+      (stack) => ({ DETACH_ASG: "true", ...c.env?.(stack) }),
+      async (stack, handler) => {
+        await startAndDetachGoOut(stack, handler);
+        const [, resultRequest] = await stack.sink.waitFor(2, {
+          pathPrefix: "/webhook",
+          timeoutMs: 20_000,
+        });
+        const result = JSON.parse(resultRequest.body) as WebhookEventV1;
+        const drain = result.result!.drain!;
+        if (c.reason === "partial-or-drained") {
+          assert.ok(["drained", "partial"].includes(drain.status), JSON.stringify(drain));
+          assert.equal(result.result!.cordon?.status, "failed");
+          assert.match(result.result!.cordon!.message!, c.fix);
+          // The drain ran at once with the pods' normal grace, not 1 s at the deadline.
+          const graces = stack.api.evictions().map((e) => e.gracePeriodSeconds ?? 30);
+          assert.ok(graces.length > 0 && graces.every((g) => g > 20), String(graces));
+        } else {
+          assert.equal(drain.status, "not-run");
+          assert.equal(drain.reason, c.reason);
+          assert.equal(result.result!.drained, false);
+          assert.equal(stack.api.evictions().length, 0);
+        }
+        const line = await handler.waitForLine(/ERROR .*failed for good/);
+        assert.match(line, c.fix);
+      },
+    );
+  });
+}
