@@ -370,6 +370,12 @@ type Outcome =
   | { ok: true; notices: Notice[] }
   | { ok: false; kind: string; error: unknown; answered: boolean };
 
+// Most answers are 404 (no notice): one shared outcome instead of one per poll.
+const EMPTY: Outcome = Object.freeze({
+  ok: true,
+  notices: Object.freeze([]) as unknown as Notice[],
+});
+
 function errorKind(err: unknown): string {
   if (err instanceof ImdsError) {
     if (err.kind !== "http") return err.kind;
@@ -480,7 +486,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
     let body: string;
     try {
       const res = await imds.get(source.request, { signal });
-      if (res.status === 404) return { ok: true, notices: [] };
+      if (res.status === 404) return EMPTY;
       body = res.body;
     } catch (error) {
       return { ok: false, kind: errorKind(error), error, answered: false };
