@@ -83,7 +83,7 @@ const roundMonitor = createMonitor(
   { pollIntervalMs: 1000, logger: createMemoryLogger("info"), onNotice: () => {} },
 );
 const round = await measure(() => roundMonitor.pollOnce(), 1000);
-const minute = await measure(simulatedMinute, 5);
+const minute = await measure(simulatedMinute, 2);
 const fmt = (s: Sample) => `${s.gets} GETs, ${Math.round(s.heapBytes / 1024)} KiB allocated`;
 console.log(`one round of all five paths (pollOnce): ${fmt(round)}`);
 console.log(`one simulated minute of run() at POLL_INTERVAL=1s: ${fmt(minute)}`);
