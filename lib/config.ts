@@ -8,6 +8,7 @@
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
+import { loadTemplateFile } from "./webhook_template.ts";
 
 /** What a rebalance recommendation triggers. */
 export type RebalanceAction = "notify" | "cordon" | "drain";
@@ -172,7 +173,8 @@ function parseChoice<T extends string>(
 
 /**
  * Resolve the configuration from an environment snapshot. Empty strings count as unset, since
- * manifests often template optional values to "".
+ * manifests often template optional values to "". `WEBHOOK_TEMPLATE_FILE` is read with
+ * `options.readFile` (default `Deno.readFileSync`).
  *
  * @example
  * ```ts
@@ -181,7 +183,10 @@ function parseChoice<T extends string>(
  * config!.pollIntervalMs; // 5000
  * ```
  */
-export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigResult {
+export function loadConfig(
+  rawEnv: Record<string, string | undefined>,
+  options: { readFile?: (path: string) => Uint8Array } = {},
+): ConfigResult {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawEnv)) if (v !== undefined && v !== "") env[k] = v;
   const errors: string[] = [];
@@ -251,6 +256,16 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
   for (const v of NOTIFIER_VARIABLES) {
     if (env[v.name] !== undefined) notifierEnv[v.name] = env[v.name];
   }
+  // The one file the configuration may name, read once here so a problem is a config error.
+  if (env.WEBHOOK_TEMPLATE_FILE !== undefined) {
+    const file = loadTemplateFile(
+      env.WEBHOOK_TEMPLATE_FILE,
+      env.WEBHOOK_TEMPLATE,
+      options.readFile ?? Deno.readFileSync,
+    );
+    if ("problem" in file) errors.push(file.problem);
+    else notifierEnv.WEBHOOK_TEMPLATE = file.text;
+  }
   errors.push(...validateNotifierEnv(notifierEnv));
   warnings.push(...notifierWarnings(env));
 
@@ -319,7 +334,11 @@ export function helpText(): string {
     "spot-termination-handler: cordons and drains a node when AWS announces that its instance",
     "will be reclaimed (spot interruption, rebalance, scheduled maintenance, ASG termination).",
     "",
-    "Usage: spot-termination-handler [--help]",
+    "Usage: spot-termination-handler [--help | --check | --test-notification]",
+    "  --check              run the start-up checks once (Kubernetes API, node, RBAC, IMDS, AWS",
+    "                       credentials); one line per check; exit 0 only when all pass",
+    "  --test-notification  send one message marked [TEST] to every configured target; exit 0",
+    "                       only when every delivery succeeded",
     "Configured by environment variables only:",
     "",
     helpTable(CORE_VARIABLES),
@@ -328,6 +347,7 @@ export function helpText(): string {
     "",
     helpTable(notifierRows),
     "",
-    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration.",
+    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration, 1 when --check or",
+    "--test-notification found a problem.",
   ].join("\n");
 }

@@ -515,3 +515,36 @@ Deno.test("handler records the boot ID and whether the node was cordoned before"
   assert.equal(state.bootId, "boot-1");
   assert.equal(state.wasUnschedulable, true);
 });
+
+Deno.test("handler names the missing pods/eviction grant once when the API forbids evictions", async () => {
+  const k = fakeKube();
+  const n = fakeNotifier();
+  const logger = createMemoryLogger();
+  const handler = createHandler({
+    kubeCore: () => Promise.resolve(k.kube),
+    kube: () => Promise.resolve(k.kube),
+    drainer: () => ({
+      drain: () =>
+        Promise.resolve({
+          evicted: [],
+          remaining: [],
+          failed: [
+            { pod: "default/a", reason: '403 Forbidden: pods "a" is forbidden' },
+            { pod: "default/b", reason: '403 Forbidden: pods "b" is forbidden' },
+          ],
+          skipped: [],
+        }),
+    }),
+    notifier: n.notifier,
+    identity: () => Promise.reject(new Error("IMDS down")),
+    logger,
+  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  const report = await handler.handle(notice());
+  assert.equal(report!.drain!.status, "partial");
+  const lines = logger.lines.filter((l) => l.includes("evict pods failed for good"));
+  assert.equal(lines.length, 1);
+  assert.match(
+    lines[0],
+    /grant verb \\"create\\" on \\"pods\/eviction\\"|grant verb "create" on "pods\/eviction"/,
+  );
+});
