@@ -450,7 +450,9 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
     everyMs: Math.max(interval, everyMs),
     dueAt: -Infinity,
     failures: 0,
-    healthy: false,
+    // Until it fails, a source counts as answering: on the first round after a restart,
+    // termination-time's notice still waits for instance-action's (stop or hibernate).
+    healthy: true,
   });
   const instanceAction = source(
     NOTICE_PATHS.instanceAction,

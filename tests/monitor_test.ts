@@ -782,36 +782,60 @@ Deno.test("monitor dispatches instance-action's answer (stop) though termination
 Deno.test("monitor does not hold termination-time's notice for an instance-action path that is failing", async () => {
   const time = "2026-11-25T10:02:00Z";
   const never = Promise.withResolvers<ImdsResponse>();
-  let calls = 0;
+  let round = 0;
   const imds = fakeImds((path) =>
-    path === NOTICE_PATHS.terminationTime ? { status: 200, body: time } : NOT_FOUND
+    path === NOTICE_PATHS.terminationTime && round === 2 ? { status: 200, body: time } : NOT_FOUND
   );
   const get = imds.get;
   imds.get = (path, options) => {
     if (path !== NOTICE_PATHS.instanceAction) return get(path, options);
     // First a 5xx, then a request that does not come back (until the test ends it).
-    return ++calls === 1
+    return round === 1
       ? Promise.reject(new ImdsError("http", path, { status: 500 }))
       : never.promise;
   };
-  const seen: string[] = [];
+  const seen: Notice[] = [];
   const dispatched = Promise.withResolvers<void>();
   const monitor = createMonitor(imds, {
     pollIntervalMs: 1000,
     logger: createMemoryLogger(),
     now: () => NOW,
     onNotice: (n) => {
-      seen.push(n.action);
+      seen.push(n);
       dispatched.resolve();
     },
   });
-  await monitor.pollOnce();
-  seen.length = 0;
-  const round = monitor.pollOnce();
+  round = 1;
+  assert.deepEqual(await monitor.pollOnce(), []);
+  round = 2;
+  const second = monitor.pollOnce();
   await withBound(dispatched.promise, "termination-time's notice waited for a failing path");
-  assert.deepEqual(seen, [], "already dispatched by the first round");
+  assert.deepEqual(seen.map((n) => [n.id, n.action]), [[`spot-interruption:${time}`, "terminate"]]);
   never.resolve(NOT_FOUND);
+  await second;
+});
+
+Deno.test("monitor waits for instance-action on the first round too, so a restart still sees stop", async () => {
+  const time = "2026-11-25T10:02:00Z";
+  const held = Promise.withResolvers<ImdsResponse>();
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.terminationTime ? { status: 200, body: time } : NOT_FOUND
+  );
+  const get = imds.get;
+  imds.get = (path, options) =>
+    path === NOTICE_PATHS.instanceAction ? held.promise : get(path, options);
+  const seen: string[] = [];
+  const round = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => void seen.push(n.action),
+  }).pollOnce();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(seen.length, 0);
+  held.resolve({ status: 200, body: JSON.stringify({ action: "hibernate", time }) });
   await round;
+  assert.deepEqual(seen, ["hibernate"]);
 });
 
 Deno.test("monitor logs a failing notice handler and keeps going", async () => {
