@@ -439,8 +439,11 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
   }
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? abortableSleep;
-  // Timers may fire a little early and rounds drift a little late: a source is due at the first
-  // wake-up within half an interval of its time, so a 1 s source is asked on every 1 s wake-up.
+  // Schedules run on the loop's own clock, the sum of its sleeps, not on the wall clock: a clock
+  // stepped back by an hour (NTP, a VM resumed) must not stop spot polling for an hour. A source
+  // is due at the first wake-up within half an interval of its time, which also absorbs the
+  // rounding of fractional intervals (POLL_INTERVAL=0.15).
+  let loopClock = 0;
   const slack = interval / 2;
   const source = (request: string, parse: Source["parse"], everyMs: number): Source => ({
     request,
@@ -595,7 +598,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
 
   return {
     async pollOnce(signal) {
-      const startedAt = now().getTime();
+      const startedAt = loopClock;
       const polls = sources.map((s) => s.inFlight ?? launch(s, startedAt, signal));
       const outcomes = await finishRound(polls, signal);
       if (signal?.aborted) return [];
@@ -609,7 +612,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
     async run(signal) {
       const rounds = new Set<Promise<unknown>>();
       while (!signal.aborted) {
-        const at = now().getTime();
+        const at = loopClock;
         const polls: Promise<Outcome>[] = [];
         for (const s of sources) {
           if (!s.inFlight && at + slack >= s.dueAt) polls.push(launch(s, at, signal));
@@ -623,6 +626,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
         } catch (err) {
           if (!signal.aborted) throw err;
         }
+        loopClock += interval;
       }
       // The signal cut every request in flight; let them settle so nothing runs after return.
       await Promise.all(rounds);

@@ -959,3 +959,27 @@ async function withBound(promise: Promise<unknown>, message: string): Promise<vo
     clearTimeout(timer);
   }
 }
+
+Deno.test("monitor schedules on its own clock: a wall clock stepped back an hour does not stop spot polling", async () => {
+  let wall = NOW.getTime();
+  let wakeups = 0;
+  const controller = new AbortController();
+  const calls: number[] = [];
+  const imds = fakeImds((path) => {
+    if (path === NOTICE_PATHS.instanceAction) calls.push(wakeups);
+    return NOT_FOUND;
+  });
+  await createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => new Date(wall),
+    sleep: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      // NTP steps the clock back an hour after the third wake-up.
+      wall += ++wakeups === 3 ? -3_600_000 : 1000;
+      if (wakeups >= 8) controller.abort();
+    },
+    onNotice: () => {},
+  }).run(controller.signal);
+  assert.deepEqual(calls, [0, 1, 2, 3, 4, 5, 6, 7]);
+});
