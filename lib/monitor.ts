@@ -353,7 +353,7 @@ interface Source {
   parse: (body: string, now: Date, marginMs?: number) => Notice[];
   /** Pause between polls while healthy. */
   everyMs: number;
-  /** Clock time (ms) from which the next poll is due. */
+  /** The loop-clock time (ms since `run` began) from which the next poll is due. */
   dueAt: number;
   /** Consecutive polls IMDS did not answer; drives this source's backoff. */
   failures: number;
