@@ -19,6 +19,7 @@ import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
+import { redactUrl } from "./lib/redact.ts";
 import { keepListening } from "./lib/server.ts";
 import { loadTemplateEngine, usesWebhookTemplate } from "./lib/webhook_template.ts";
 // deno.json's "version" is the one place the version is written; the image tag in
@@ -66,7 +67,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
     logger.info(`\`kubectl drain ${node}\` will be executed once a termination notice is made.`);
     logger.info(
       `Polling ${
-        config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`
+        redactUrl(
+          config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`,
+        )
       } every ${config.pollIntervalMs / 1000} second(s)`,
     );
     logger.info("configuration", redactConfig(config));
