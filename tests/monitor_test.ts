@@ -525,7 +525,7 @@ Deno.test("monitor logs NOTICE_URL failures without the URL's user-info", async 
     assert.equal(about.length, 2, logger.lines.join("\n"));
     assert.match(
       about[0],
-      /path="http:\/\/\*\*\*@127\.0\.0\.1:\d+\/custom\/termination-time" kind=http_5xx/,
+      /path="?http:\/\/\*\*\*@127\.0\.0\.1:\d+\/custom\/termination-time"? kind=http_5xx/,
     );
     assert.ok(!logger.lines.join("\n").includes("s3cr3t"), logger.lines.join("\n"));
   } finally {
