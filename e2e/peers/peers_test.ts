@@ -196,7 +196,7 @@ async function withScenario(
       handlerCount++;
       const metricsPort = freePort();
       const handler = startHandler({
-        kubeconfigPath: shared.kubeconfigPath,
+        kubeconfigPath: extraEnv.KUBECONFIG ?? shared.kubeconfigPath,
         logPath: `${LOG_DIR}/handler-${name}-${handlerCount}.log`,
         env: {
           NODE_NAME: node,
