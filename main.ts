@@ -18,7 +18,7 @@ import { createLogger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
 import { createNotifier } from "./lib/notify.ts";
-import { realSleep } from "./lib/retry.ts";
+import { cached, sleep as realSleep } from "./lib/_async.ts";
 import { redactUrl } from "./lib/redact.ts";
 import { keepListening } from "./lib/server.ts";
 import { loadTemplateEngine, usesWebhookTemplate } from "./lib/webhook_template.ts";
@@ -219,16 +219,6 @@ export async function main(args: string[], env: Record<string, string>): Promise
   Deno.removeSignalListener("SIGINT", stop);
   logger.info("stopped");
   return 0;
-}
-
-/** A promise made once and shared; forgotten on failure so the next call tries again. */
-function cached<T>(make: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined;
-  return () => {
-    promise ??= make();
-    promise.catch(() => promise = undefined);
-    return promise;
-  };
 }
 
 /** The AWS credential variables the preflight looks for (the SDK reads them itself later). */

@@ -38,7 +38,7 @@ async function simulatedMinute(): Promise<void> {
   const controller = new AbortController();
   let wakeups = 0;
   const monitor = createMonitor(
-    createImds({ endpoint: "http://127.0.0.1:1", fetch: fakeFetch, now: () => clock }),
+    createImds({ endpoint: "http://127.0.0.1:1", fetch: fakeFetch, now: () => new Date(clock) }),
     {
       pollIntervalMs: 1000,
       logger: createMemoryLogger("info"),

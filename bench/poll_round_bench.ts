@@ -46,7 +46,7 @@ Deno.bench("one simulated minute of run() at POLL_INTERVAL=1s", async () => {
   const controller = new AbortController();
   let wakeups = 0;
   const monitor = createMonitor(
-    createImds({ endpoint: ENDPOINT, fetch: idleImdsFetch, now: () => clock }),
+    createImds({ endpoint: ENDPOINT, fetch: idleImdsFetch, now: () => new Date(clock) }),
     {
       pollIntervalMs: 1000,
       logger: createMemoryLogger("info"),

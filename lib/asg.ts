@@ -6,6 +6,7 @@
  * @module
  */
 
+import { cached } from "./_async.ts";
 import { BodyTooLargeError } from "./body.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
@@ -214,29 +215,24 @@ export function createAsgDetacher(options: AsgDetacherOptions): AsgDetacher {
     throw new TypeError(`maxAttempts must be an integer of at least 1, got ${maxAttempts}`);
   }
 
-  let loading: Promise<Sdk> | undefined;
-  function load(): Promise<Sdk> {
-    loading ??= (async () => {
-      const [sdk, { FetchHttpHandler }] = await Promise.all([
-        import("@aws-sdk/client-auto-scaling"),
-        import("@smithy/fetch-http-handler"),
-      ]);
-      const client = new sdk.AutoScalingClient({
-        region,
-        ...(endpoint === undefined ? {} : { endpoint }),
-        ...(credentials === undefined ? {} : { credentials }),
-        ...(maxAttempts === undefined ? {} : { maxAttempts }),
-        requestHandler: new FetchHttpHandler({
-          requestTimeout: REQUEST_TIMEOUT_MS,
-          customFetch: boundedFetch(MAX_AWS_BODY_BYTES),
-        }),
-      });
-      return { sdk, client };
-    })();
-    // A failed import must not poison later attempts.
-    loading.catch(() => loading = undefined);
-    return loading;
-  }
+  // A failed import must not poison later attempts: cached() forgets a rejection.
+  const load = cached(async (): Promise<Sdk> => {
+    const [sdk, { FetchHttpHandler }] = await Promise.all([
+      import("@aws-sdk/client-auto-scaling"),
+      import("@smithy/fetch-http-handler"),
+    ]);
+    const client = new sdk.AutoScalingClient({
+      region,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(credentials === undefined ? {} : { credentials }),
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      requestHandler: new FetchHttpHandler({
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        customFetch: boundedFetch(MAX_AWS_BODY_BYTES),
+      }),
+    });
+    return { sdk, client };
+  });
 
   function report(instanceId: string, { result, state }: Outcome): AsgResult {
     metrics?.inc("sth_asg_detach_total", { outcome: result.status });

@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Clock, pause, retryUntil, type Sleep, sleep as realSleep } from "./_async.ts";
 import type { Kube, PodInfo, PodRef } from "./kube.ts";
 import { isPermanentKubeError } from "./kube_errors.ts";
 import type { Logger } from "./log.ts";
@@ -40,9 +41,9 @@ export interface Drainer {
 export interface DrainerOptions {
   logger: Logger;
   metrics?: Metrics;
-  now?: () => Date;
-  /** Resolves after `ms`, or early when `signal` aborts. */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  now?: Clock;
+  /** Resolves after `ms`, or early when `signal` aborts (a rejection on abort is tolerated). */
+  sleep?: Sleep;
   /** Most API requests in flight at once; default 25. */
   concurrency?: number;
   /** Pause between the list calls that check whether evicted pods are gone; default 1000 ms. */
@@ -117,19 +118,6 @@ export function graceFor(
   return Math.max(1, Math.min(Math.floor(wanted), secondsLeft - 1));
 }
 
-function realSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /** A counting semaphore: at most `limit` calls of `run` in flight. */
 function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
   let active = 0;
@@ -194,16 +182,6 @@ export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {
     return full / 2 + (full / 2) * random();
   }
 
-  async function pause(ms: number, signal?: AbortSignal): Promise<void> {
-    if (signal?.aborted) return;
-    try {
-      await sleep(ms, signal);
-    } catch (error) {
-      // An injected sleep may reject on abort; that is the expected way out, anything else is not.
-      if (!signal?.aborted) throw error;
-    }
-  }
-
   async function evictOne(
     pod: PodInfo,
     drain: DrainOptions,
@@ -259,7 +237,7 @@ export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {
       }
       const left = deadline.getTime() - now().getTime();
       if (left <= 0) break;
-      await pause(Math.min(backoff(attempt), left), signal);
+      await pause(sleep, Math.min(backoff(attempt), left), signal);
       if (now().getTime() >= deadline.getTime() && !signal?.aborted) break;
     }
     // Only reached at the deadline after a 429 or a retryable error.
@@ -288,19 +266,19 @@ export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {
   }
 
   /** The first list must succeed for the drain to start; a 5xx or a network error is retried. */
-  async function listWithRetry(node: string, drain: DrainOptions): Promise<PodInfo[]> {
-    for (let attempt = 0;; attempt++) {
-      try {
-        return await kube.listPodsOnNode(node);
-      } catch (error) {
-        // 401/403/404 and configuration or TLS problems fail the same way on every try.
-        const transient = !isPermanentKubeError(error);
-        const left = drain.deadline.getTime() - now().getTime();
-        if (!transient || left <= 0 || drain.signal?.aborted) throw error;
-        logger.warn("cannot list pods on node, will retry", { node, error });
-        await pause(Math.min(backoff(attempt), left), drain.signal);
-      }
-    }
+  function listWithRetry(node: string, drain: DrainOptions): Promise<PodInfo[]> {
+    return retryUntil(() => kube.listPodsOnNode(node), {
+      deadline: drain.deadline,
+      now,
+      sleep,
+      signal: drain.signal,
+      delayMs: (attempt) => backoff(attempt - 1),
+      // 401/403/404 and configuration or TLS problems fail the same way on every try.
+      retryable: (error) => !isPermanentKubeError(error),
+      onError: (error, _attempt, willRetry) => {
+        if (willRetry) logger.warn("cannot list pods on node, will retry", { node, error });
+      },
+    });
   }
 
   return {
@@ -370,7 +348,7 @@ export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {
         }
         const left = deadline.getTime() - now().getTime();
         if (waiting.size === 0 || left <= 0) break;
-        await pause(Math.min(pollIntervalMs, left), signal);
+        await pause(sleep, Math.min(pollIntervalMs, left), signal);
       }
       for (const name of waiting.keys()) {
         const reason = signal?.aborted

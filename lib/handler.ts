@@ -39,6 +39,7 @@ import {
   type HandlingReport,
   type NotRunReason,
 } from "./report.ts";
+import { cached } from "./_async.ts";
 import { realSleep, retryUntil, type Sleep, withTimeout } from "./retry.ts";
 
 /** Annotation prefix; one key per notice kind so a rebalance and a spot notice do not collide. */
@@ -179,29 +180,26 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? realSleep;
   const inFlight = new Set<Promise<unknown>>();
-  let nodePromise: Promise<string> | undefined;
   let resolvedNode = options.nodeName;
   let identityCache: Identity | undefined;
   const stateReadMs = options.stateReadMs ?? STATE_READ_MS;
   const cordonWaitMs = options.cordonWaitMs ?? CORDON_WAIT_MS;
 
+  // A failed lookup is retried at the next call rather than cached forever.
+  const lookupNode = cached(async () => {
+    const own = options.ownPod!;
+    const kube = await deps.kubeCore();
+    const pod = await kube.getPod(own);
+    if (!pod?.nodeName) {
+      throw Object.assign(
+        new Error(`pod ${own.namespace}/${own.name}: not found or not scheduled; set NODE_NAME`),
+        { status: 404 },
+      );
+    }
+    return resolvedNode = pod.nodeName;
+  });
   function nodeName(): Promise<string> {
-    if (resolvedNode) return Promise.resolve(resolvedNode);
-    nodePromise ??= (async () => {
-      const own = options.ownPod!;
-      const kube = await deps.kubeCore();
-      const pod = await kube.getPod(own);
-      if (!pod?.nodeName) {
-        throw Object.assign(
-          new Error(`pod ${own.namespace}/${own.name}: not found or not scheduled; set NODE_NAME`),
-          { status: 404 },
-        );
-      }
-      return resolvedNode = pod.nodeName;
-    })();
-    // A failed lookup is retried at the next call rather than cached forever.
-    nodePromise.catch(() => nodePromise = undefined);
-    return nodePromise;
+    return resolvedNode ? Promise.resolve(resolvedNode) : lookupNode();
   }
 
   async function identity(): Promise<Identity> {

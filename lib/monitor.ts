@@ -8,6 +8,7 @@
  * @module
  */
 
+import { type Clock, type Sleep, sleep as realSleep } from "./_async.ts";
 import { ImdsError } from "./imds.ts";
 import type { Imds } from "./imds.ts";
 import type { Logger } from "./log.ts";
@@ -75,12 +76,12 @@ export interface MonitorOptions {
   onNotice: (notice: Notice) => void | Promise<void>;
   logger: Logger;
   metrics?: Metrics;
-  now?: () => Date;
+  now?: Clock;
   /**
    * The pause between wake-ups (always `pollIntervalMs`, whatever IMDS does: polls run in the
    * background). Must resolve (or reject) promptly when the signal aborts.
    */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  sleep?: Sleep;
   /** The old script's `NOTICE_URL`: polled as the legacy termination-time endpoint instead of the default one. */
   noticeUrl?: string;
   safetyMarginMs?: number;
@@ -389,31 +390,6 @@ function errorKind(err: unknown): string {
 }
 
 /**
- * Wait `ms`, or less when the signal aborts: resolves either way, never rejects. The monitor's
- * default sleep.
- *
- * @example
- * ```ts
- * const stop = new AbortController();
- * await abortableSleep(1000, stop.signal);
- * ```
- */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-}
-
-/**
  * Create the poll loop over an IMDS client. Each source runs on its own schedule
  * ({@linkcode SOURCE_INTERVALS_MS}) with its own backoff, so a failing or hanging path never
  * delays another: the loop wakes every `pollIntervalMs`, starts the polls that are due and not
@@ -438,7 +414,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
     throw new RangeError(`pollIntervalMs must be a positive number, got ${interval}`);
   }
   const now = options.now ?? (() => new Date());
-  const sleep = options.sleep ?? abortableSleep;
+  const sleep = options.sleep ?? realSleep;
   // Schedules run on the loop's own clock, the sum of its sleeps, not on the wall clock: a clock
   // stepped back by an hour (NTP, a VM resumed) must not stop spot polling for an hour. A source
   // is due at the first wake-up within half an interval of its time, which also absorbs the

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { pause, type Sleep, sleep as realSleep, timeoutSignal } from "./_async.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import {
@@ -25,6 +26,7 @@ import {
   wechatQuery,
 } from "./notify_payloads.ts";
 import { readBounded } from "./body.ts";
+import { isEmailAddress } from "./email_address.ts";
 import { createSmtpSender, type Mail, SmtpError, type SmtpSender } from "./smtp.ts";
 import { webhookDelivery, webhookProblems } from "./webhook_template.ts";
 
@@ -108,7 +110,7 @@ export interface NotifierOptions {
   /** Attempts in total per target and message. Default 3. */
   retries?: number;
   /** Waits between attempts; tests pass one that returns at once. */
-  sleep?: (ms: number) => Promise<void>;
+  sleep?: Sleep;
   /** Mail transport: one sender for every mail target, or a factory given the server URL. */
   smtp?: SmtpSender | ((serverUrl: string) => SmtpSender);
   /** Server of the Gmail target, default `smtps://smtp.gmail.com:465`; for tests. */
@@ -153,7 +155,6 @@ const JSON_TYPE = "application/json";
 const GMAIL_SERVER = "smtps://smtp.gmail.com:465";
 const BACKOFF_BASE_MS = 500;
 const RETRY_AFTER_CAP_MS = 10_000;
-const ADDRESS = /^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+$/;
 /** Redirects followed at most per request (307/308 to the same origin only). */
 const MAX_REDIRECTS = 2;
 /** Bytes of an error response kept for the log: enough for Slack's or Teams's error text. */
@@ -441,13 +442,13 @@ function formatProblem(spec: VariableSpec, value: string): string | undefined {
       }
     case "addresses": {
       const list = addresses(value);
-      const bad = list.find((a) => !ADDRESS.test(a));
+      const bad = list.find((a) => !isEmailAddress(a));
       if (bad !== undefined) return `${spec.name}: ${JSON.stringify(bad)} is not an e-mail address`;
       return list.length === 0 ? `${spec.name}: no address` : undefined;
     }
     case "address": {
       const angle = /^[^<>\r\n]*<([^<>\s]+)>$/.exec(value);
-      return ADDRESS.test(angle ? angle[1] : value)
+      return isEmailAddress(angle ? angle[1] : value)
         ? undefined
         : `${spec.name}: ${JSON.stringify(value)} is not an e-mail address`;
     }
@@ -573,30 +574,6 @@ type Attempt =
     response?: string;
   };
 
-function defaultSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Wait `ms`, or less when the signal aborts. */
-async function pause(
-  ms: number,
-  sleep: (ms: number) => Promise<void>,
-  signal?: AbortSignal,
-): Promise<void> {
-  if (!signal) return await sleep(ms);
-  if (signal.aborted) return;
-  let onAbort = () => {};
-  const aborted = new Promise<void>((resolve) => {
-    onAbort = () => resolve();
-    signal.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    await Promise.race([sleep(ms), aborted]);
-  } finally {
-    signal.removeEventListener("abort", onAbort);
-  }
-}
-
 /**
  * Create the notifier for the enabled targets in `env` (only the notifier variables; config
  * passes them). Throws a TypeError listing the problems of {@linkcode validateNotifierEnv}
@@ -624,7 +601,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
   const fetchFn = options.fetch ?? fetch;
   const timeoutMs = options.timeoutMs ?? 5000;
   const attempts = Math.max(1, options.retries ?? 3);
-  const sleep = options.sleep ?? defaultSleep;
+  const sleep = options.sleep ?? realSleep;
   const settings = { gmailServer: options.gmailServer ?? GMAIL_SERVER };
   const smtp = options.smtp;
   const smtpFor = (server: string): SmtpSender =>
@@ -653,19 +630,12 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
     work: (signal: AbortSignal) => Promise<Attempt>,
     fail: (error: unknown) => Attempt,
   ): Promise<Attempt> {
-    const controller = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      controller.abort();
-    }, timeoutMs);
-    const onAbort = () => controller.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const cut = timeoutSignal(timeoutMs, signal);
     try {
-      return await work(controller.signal);
+      return await work(cut.signal);
     } catch (error) {
       if (signal?.aborted) return { ok: false, retry: false, status: "aborted", error: "aborted" };
-      if (timedOut) {
+      if (cut.timedOut()) {
         return {
           ok: false,
           retry: true,
@@ -675,8 +645,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
       }
       return fail(error);
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      cut.clear();
     }
   }
 
@@ -811,7 +780,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
         attempt,
         waitMs,
       });
-      await pause(waitMs, sleep, signal);
+      await pause(sleep, waitMs, signal);
     }
   }
 

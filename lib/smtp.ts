@@ -10,6 +10,9 @@
  * @module
  */
 
+import { raceAbort, timeoutSignal } from "./_async.ts";
+import { isEmailAddress } from "./email_address.ts";
+
 /**
  * One mail to send; `text` is plain UTF-8 text.
  *
@@ -103,7 +106,6 @@ interface Reply {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const ADDRESS = /^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+$/;
 const MAX_LINE = 998;
 
 function parseServer(url: string): ServerSpec {
@@ -137,7 +139,7 @@ function isLoopback(hostname: string): boolean {
 function envelopeAddress(value: string): string | undefined {
   const angle = /^[^<>\r\n]*<([^<>\s]+)>\s*$/.exec(value);
   const address = angle ? angle[1] : value.trim();
-  return ADDRESS.test(address) ? address : undefined;
+  return isEmailAddress(address) ? address : undefined;
 }
 
 function base64(bytes: Uint8Array): string {
@@ -238,26 +240,23 @@ class Session {
    */
   async bounded<T>(step: string, work: () => Promise<T>): Promise<T> {
     if (this.#signal?.aborted) throw new SmtpError(step, "aborted");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const guard = new Promise<never>((_, reject) => {
-      const stop = (why: string) => {
-        this.close();
-        reject(new SmtpError(step, why));
-      };
-      timer = setTimeout(() => stop(`timed out after ${this.#timeoutMs} ms`), this.#timeoutMs);
-      onAbort = () => stop("aborted");
-      this.#signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    const cut = timeoutSignal(this.#timeoutMs, this.#signal);
+    // Either of them closes the connection, which also ends the pending read or write.
+    const stop = () => {
+      this.close();
+      return new SmtpError(
+        step,
+        cut.timedOut() ? `timed out after ${this.#timeoutMs} ms` : "aborted",
+      );
+    };
     try {
-      return await Promise.race([work(), guard]);
+      return await raceAbort(work(), cut.signal, stop);
     } catch (error) {
       if (error instanceof SmtpError) throw error;
       const detail = error instanceof Error ? error.message : String(error);
       throw new SmtpError(step, detail, { cause: error });
     } finally {
-      clearTimeout(timer);
-      if (onAbort) this.#signal?.removeEventListener("abort", onAbort);
+      cut.clear();
     }
   }
 
@@ -349,29 +348,25 @@ export function createSmtpSender(url: string, options: SmtpSenderOptions = {}): 
   const caCerts = options.caCerts;
 
   async function connect(signal?: AbortSignal): Promise<Session> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const onAbort = () => controller.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
+    const cut = timeoutSignal(timeoutMs, signal);
     let conn: Deno.TcpConn;
     try {
       conn = await Deno.connect({
         hostname: server.hostname,
         port: server.port,
-        signal: controller.signal,
+        signal: cut.signal,
       });
     } catch (error) {
       const detail = signal?.aborted
         ? "aborted"
-        : controller.signal.aborted
+        : cut.timedOut()
         ? `timed out after ${timeoutMs} ms`
         : error instanceof Error
         ? error.message
         : String(error);
       throw new SmtpError("connect", detail, { cause: error });
     } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
+      cut.clear();
     }
     const session = new Session(conn, timeoutMs, signal);
     if (server.secure) {
@@ -418,7 +413,7 @@ export function createSmtpSender(url: string, options: SmtpSenderOptions = {}): 
       if (!from) throw new TypeError(`mail from: ${JSON.stringify(mail.from)} is not an address`);
       if (mail.to.length === 0) throw new TypeError("mail to: no recipient");
       for (const to of mail.to) {
-        if (!ADDRESS.test(to)) {
+        if (!isEmailAddress(to)) {
           throw new TypeError(`mail to: ${JSON.stringify(to)} is not an address`);
         }
       }

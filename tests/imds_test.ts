@@ -78,7 +78,7 @@ Deno.test("imds.get reuses the token until 80% of its TTL, then refreshes it", a
   let now = 0;
   const mock = startMockImds({ requireToken: true, now: () => now });
   try {
-    const imds = createImds({ endpoint: mock.url, now: () => now, tokenTtlSeconds: 100 });
+    const imds = createImds({ endpoint: mock.url, now: () => new Date(now), tokenTtlSeconds: 100 });
     await imds.get("meta-data/instance-id");
     now = 79_999;
     await imds.get("meta-data/instance-id");
@@ -99,7 +99,7 @@ Deno.test("imds.get keeps a still-valid token when its refresh fails", async () 
   let now = 0;
   const mock = startMockImds({ requireToken: true, now: () => now });
   try {
-    const imds = createImds({ endpoint: mock.url, now: () => now, tokenTtlSeconds: 100 });
+    const imds = createImds({ endpoint: mock.url, now: () => new Date(now), tokenTtlSeconds: 100 });
     await imds.get("meta-data/instance-id");
     now = 90_000;
     mock.fault({ status: 500, path: "api/token", times: 1 });
@@ -119,7 +119,7 @@ Deno.test("imds.get keeps a still-valid token when its refresh times out", async
   try {
     const imds = createImds({
       endpoint: mock.url,
-      now: () => now,
+      now: () => new Date(now),
       tokenTtlSeconds: 100,
       timeoutMs: 500,
       logger,
@@ -300,7 +300,7 @@ Deno.test("imds.get tries IMDSv2 again every five minutes after falling back, lo
   const mock = startMockImds({ now: () => now });
   const logger = createMemoryLogger();
   try {
-    const imds = createImds({ endpoint: mock.url, now: () => now, logger });
+    const imds = createImds({ endpoint: mock.url, now: () => new Date(now), logger });
     mock.fault({ status: 404, path: "api/token", times: 2 });
     await imds.get("meta-data/instance-id");
     now = V2_RETRY_MS - 1;

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { sleep } from "../lib/_async.ts";
 import { createImds, ImdsError } from "../lib/imds.ts";
 import type { Imds, ImdsResponse } from "../lib/imds.ts";
 import { createLogger, createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import {
-  abortableSleep,
   createMonitor,
   MAINTENANCE_HORIZON_MS,
   NOTICE_PATHS,
@@ -884,7 +884,7 @@ Deno.test("monitor.run returns promptly when aborted during its sleep", async ()
     onNotice: () => {},
     sleep: (ms, signal) => {
       sleeping.resolve();
-      return abortableSleep(ms, signal);
+      return sleep(ms, signal);
     },
   });
   const running = monitor.run(controller.signal);
@@ -892,14 +892,6 @@ Deno.test("monitor.run returns promptly when aborted during its sleep", async ()
   controller.abort();
   await withBound(running, "run() did not return after abort");
   assert.equal(imds.calls.length, 5, "one round only");
-});
-
-Deno.test("abortableSleep resolves at once when the signal aborts or already has", async () => {
-  const controller = new AbortController();
-  const sleeping = abortableSleep(3_600_000, controller.signal);
-  controller.abort();
-  await withBound(sleeping, "sleep ignored the abort");
-  await withBound(abortableSleep(3_600_000, AbortSignal.abort()), "sleep ignored the abort");
 });
 
 Deno.test("monitor.run returns promptly when aborted during a hanging poll", async () => {
