@@ -7,7 +7,7 @@
  */
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
+import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify_targets.ts";
 import { redactUrl } from "./redact.ts";
 import { loadTemplateFile } from "./webhook_template.ts";
 
@@ -61,7 +61,7 @@ export interface VariableDoc {
   secret?: boolean;
 }
 
-/** The core variables; notifier variables come from lib/notify.ts's table. */
+/** The core variables; notifier variables come from lib/notify_targets.ts's table. */
 export const CORE_VARIABLES: readonly VariableDoc[] = [
   { name: "NODE_NAME", default: "—", description: "node to handle (downward API spec.nodeName)" },
   {

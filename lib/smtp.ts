@@ -11,23 +11,9 @@
  */
 
 import { raceAbort, timeoutSignal } from "./_async.ts";
-import { isEmailAddress } from "./email_address.ts";
+import { isEmailAddress, type Mail, parseSmtpUrl } from "./mail_syntax.ts";
 
-/**
- * One mail to send; `text` is plain UTF-8 text.
- *
- * @example
- * ```ts
- * const mail: Mail = { from: "alerts@example.com", to: ["ops@example.com"], subject: "Hi", text: "..." };
- * ```
- */
-export interface Mail {
-  /** A bare address (`a@example.com`) or `Name <a@example.com>`. */
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-}
+export type { Mail } from "./mail_syntax.ts";
 
 /**
  * Sends one mail per call; each call opens and closes its own connection.
@@ -91,14 +77,6 @@ export class SmtpError extends Error {
   }
 }
 
-interface ServerSpec {
-  secure: boolean;
-  hostname: string;
-  port: number;
-  user?: string;
-  pass?: string;
-}
-
 interface Reply {
   code: number;
   lines: string[];
@@ -107,29 +85,6 @@ interface Reply {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 const MAX_LINE = 998;
-
-function parseServer(url: string): ServerSpec {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // The URL holds the password: describe the problem, never echo it.
-    throw new TypeError("SMTP server URL: not a valid URL");
-  }
-  if (parsed.protocol !== "smtp:" && parsed.protocol !== "smtps:") {
-    throw new TypeError("SMTP server URL: scheme must be smtp: or smtps:");
-  }
-  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (!hostname) throw new TypeError("SMTP server URL: no host");
-  const secure = parsed.protocol === "smtps:";
-  const port = parsed.port ? Number(parsed.port) : secure ? 465 : 587;
-  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const pass = parsed.password ? decodeURIComponent(parsed.password) : undefined;
-  if (user !== undefined && pass === undefined) {
-    throw new TypeError("SMTP server URL: user name without password");
-  }
-  return { secure, hostname, port, user, pass };
-}
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
@@ -342,7 +297,7 @@ function extensions(reply: Reply): Map<string, string> {
  * ```
  */
 export function createSmtpSender(url: string, options: SmtpSenderOptions = {}): SmtpSender {
-  const server = parseServer(url);
+  const server = parseSmtpUrl(url);
   const timeoutMs = options.timeoutMs ?? 10_000;
   const ehloName = options.hostname ?? "localhost";
   const caCerts = options.caCerts;
