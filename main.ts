@@ -181,17 +181,16 @@ export async function main(args: string[], env: Record<string, string>): Promise
 
   // Liveness: the loop completes a round (with or without IMDS errors) at least this often.
   const staleMs = Math.max(60_000, 10 * config.pollIntervalMs);
-  let lastRound = Date.now();
   const server = config.metricsPort === 0 ? undefined : keepListening({
     port: config.metricsPort,
     hostname: config.metricsAddress,
     metrics,
     logger,
     signal: controller.signal,
-    healthy: () => Date.now() - lastRound < staleMs,
+    healthy: () => Date.now() - monitor.status().lastRoundAt < staleMs,
     // Not ready names why: IMDS silent, or the first failing preflight check.
     ready: () =>
-      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 >= staleMs
+      Date.now() - (monitor.status().lastSuccessAt ?? 0) >= staleMs
         ? "IMDS has not answered within the last minute"
         : preflight.failing() ?? true,
   });
@@ -203,10 +202,6 @@ export async function main(args: string[], env: Record<string, string>): Promise
     metrics,
     onNotice: async (notice) => {
       await handler.handle(notice);
-    },
-    sleep: (ms, signal) => {
-      lastRound = Date.now();
-      return realSleep(ms, signal);
     },
   });
   await monitor.run(controller.signal);

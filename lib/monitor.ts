@@ -100,6 +100,16 @@ export interface Monitor {
    * including ones dispatched earlier.
    */
   pollOnce(signal?: AbortSignal): Promise<Notice[]>;
+  /** Health as of now, for `/healthz` and `/readyz`; see {@linkcode MonitorStatus}. */
+  status(): MonitorStatus;
+}
+
+/** What the probes need to know about the loop, in milliseconds of the monitor's clock. */
+export interface MonitorStatus {
+  /** When the loop last started a wake-up (or the monitor was made): stale means it hangs. */
+  lastRoundAt: number;
+  /** When IMDS last answered any source (even with a malformed body); undefined until then. */
+  lastSuccessAt?: number;
 }
 
 // A failing source backs off to this at most: detection must never lag far behind, however long
@@ -420,6 +430,8 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
   // is due at the first wake-up within half an interval of its time, which also absorbs the
   // rounding of fractional intervals (POLL_INTERVAL=0.15).
   let loopClock = 0;
+  // On the real clock, unlike the schedules: the probes compare it with their own wall clock.
+  const health: MonitorStatus = { lastRoundAt: now().getTime() };
   const slack = interval / 2;
   const source = (request: string, parse: Source["parse"], everyMs: number): Source => ({
     request,
@@ -543,7 +555,8 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
     const running = poll(source, signal).then(async (outcome) => {
       if (signal?.aborted) return outcome;
       if (outcome.ok || outcome.answered) {
-        metrics?.set("sth_last_successful_poll_timestamp_seconds", now().getTime() / 1000);
+        health.lastSuccessAt = now().getTime();
+        metrics?.set("sth_last_successful_poll_timestamp_seconds", health.lastSuccessAt / 1000);
       }
       track(source, outcome);
       reschedule(source, outcome, startedAt);
@@ -573,6 +586,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
   }
 
   return {
+    status: () => ({ ...health }),
     async pollOnce(signal) {
       const startedAt = loopClock;
       const polls = sources.map((s) => s.inFlight ?? launch(s, startedAt, signal));
@@ -593,6 +607,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
         for (const s of sources) {
           if (!s.inFlight && at + slack >= s.dueAt) polls.push(launch(s, at, signal));
         }
+        health.lastRoundAt = now().getTime();
         if (polls.length > 0) {
           const round = finishRound(polls, signal).finally(() => rounds.delete(round));
           rounds.add(round);

@@ -584,6 +584,35 @@ Deno.test("monitor does not move the last successful poll time when IMDS does no
   assert.equal(metrics.get("sth_imds_polls_total"), 1);
 });
 
+Deno.test("monitor.status: the last wake-up and the last IMDS answer, on the monitor's clock", async () => {
+  const clock = fakeClock(10);
+  // IMDS answers (404) for the first 3 s, then cannot be reached.
+  const imds = clockedImds(
+    clock,
+    (path, at) => at < 3_000 ? NOT_FOUND : new ImdsError("refused", path),
+  );
+  const metrics = createMetrics();
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    metrics,
+    now: clock.now,
+    sleep: clock.sleep,
+    onNotice: () => assert.fail("no notice expected"),
+  });
+  assert.deepEqual(monitor.status(), { lastRoundAt: NOW.getTime() }, "before the first round");
+  await monitor.run(clock.signal);
+  assert.deepEqual(monitor.status(), {
+    lastRoundAt: NOW.getTime() + 9_000,
+    lastSuccessAt: NOW.getTime() + 2_000,
+  });
+  assert.equal(
+    metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000,
+    NOW.getTime() + 2_000,
+    "the metric and the status disagree",
+  );
+});
+
 Deno.test("monitor asks spot every interval, rebalance and lifecycle every 5 s, scheduled events every 60 s", async () => {
   const clock = fakeClock(120);
   const imds = clockedImds(clock, () => NOT_FOUND);
