@@ -17,6 +17,8 @@ import type { AsgResult, AsgStatus } from "./report.ts";
  *
  * @example
  * ```ts
+ * declare const asg: AsgDetacher;
+ *
  * const { status, group } = await asg.detach("i-0123456789abcdef0", { dryRun: true });
  * // status "dry-run": DescribeAutoScalingInstances only, group names what would be left
  * ```
@@ -196,6 +198,9 @@ function failed(message: string): Outcome {
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * declare const signal: AbortSignal;
+ *
  * const asg = createAsgDetacher({ region: "eu-west-1", logger: createLogger() });
  * const result = await asg.detach("i-0123456789abcdef0", { signal });
  * // { status: "detached", group: "spot-workers" }

@@ -500,6 +500,7 @@ export function loadConfig(
  *
  * @example
  * ```ts
+ * declare const config: Config;
  * redactConfig(config).notifierEnv; // { SLACK_URL: "<set>", SLACK_CHANNEL: "#ops" }
  * ```
  */

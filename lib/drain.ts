@@ -69,6 +69,9 @@ function podName(pod: { namespace: string; name: string }): string {
  *
  * @example
  * ```ts
+ * import type { PodInfo } from "./kube.ts";
+ * declare const pods: PodInfo[];
+ *
  * const { evict, skipped } = selectPods(pods, { ownPod: { namespace: "kube-system", name: "sth-x" } });
  * ```
  */
@@ -104,6 +107,9 @@ export function selectPods(
  *
  * @example
  * ```ts
+ * import type { PodInfo } from "./kube.ts";
+ * declare const pod: PodInfo;
+ *
  * const now = new Date("2026-11-25T10:00:00Z");
  * graceFor(pod, { now, deadline: new Date("2026-11-25T10:00:20Z") }); // 19 for a 30 s pod
  * ```
@@ -154,8 +160,16 @@ function stripPodPrefix(message: string, pod: string): string {
  *
  * @example
  * ```ts
+ * import type { Kube, PodRef } from "./kube.ts";
+ * import { createLogger } from "./log.ts";
+ * import { createMetrics } from "./metrics.ts";
+ * declare const kube: Kube;
+ * declare const ownPod: PodRef;
+ * const logger = createLogger();
+ * const metrics = createMetrics();
+ *
  * const drainer = createDrainer(kube, { logger, metrics });
- * const result = await drainer.drain("ip-10-0-0-1", { deadline: notice.deadline, ownPod });
+ * const result = await drainer.drain("ip-10-0-0-1", { deadline: new Date(Date.now() + 120_000), ownPod });
  * ```
  */
 export function createDrainer(kube: Kube, options: DrainerOptions): Drainer {

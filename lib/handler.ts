@@ -171,6 +171,7 @@ interface NodeView {
  *
  * @example
  * ```ts
+ * declare const deps: HandlerDeps, notice: import("./notice.ts").Notice;
  * const handler = createHandler(deps, { nodeName: "ip-10-0-0-1", dryRun: false, rebalanceAction: "notify", detachAsg: true });
  * await handler.handle(notice);
  * ```

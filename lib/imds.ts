@@ -57,6 +57,7 @@ function describeCause(cause: unknown): string {
  *
  * @example
  * ```ts
+ * declare const imds: Imds;
  * try {
  *   await imds.get("meta-data/spot/instance-action");
  * } catch (err) {

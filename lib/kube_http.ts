@@ -269,8 +269,10 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
- * import { connectKubeCore } from "./kube_http.ts";
- * const core = await connectKubeCore({ kubeconfigPath: "/tmp/kubeconfig", fallback: () => createKube(...) });
+ * import { connectKubeCore, type KubeCore } from "./kube_http.ts";
+ * declare const fullClient: () => Promise<KubeCore>;
+ *
+ * const core = await connectKubeCore({ kubeconfigPath: "/tmp/kubeconfig", fallback: fullClient });
  * ```
  */
 export async function connectKubeCore(options: ConnectOptions): Promise<KubeCore> {

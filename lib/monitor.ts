@@ -407,10 +407,18 @@ function errorKind(err: unknown): string {
  *
  * @example
  * ```ts
+ * import type { Imds } from "./imds.ts";
+ * import { createLogger } from "./log.ts";
+ * import type { Handler } from "./handler.ts";
+ * declare const imds: Imds, handler: Handler;
+ * const logger = createLogger();
+ *
  * const monitor = createMonitor(imds, {
  *   pollIntervalMs: 1000,
  *   logger,
- *   onNotice: (notice) => handler.handle(notice),
+ *   onNotice: async (notice) => {
+ *     await handler.handle(notice);
+ *   },
  * });
  * const stop = new AbortController();
  * Deno.addSignalListener("SIGTERM", () => stop.abort());

@@ -54,6 +54,7 @@ export interface SendOutcome {
  *
  * @example
  * ```ts
+ * declare const notifier: Notifier, message: Message;
  * const outcomes = await notifier.send(message, { signal: AbortSignal.timeout(20_000) });
  * const failed = outcomes.filter((o) => !o.ok).map((o) => o.target);
  * ```
@@ -75,6 +76,10 @@ export interface Notifier {
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * import { createMetrics } from "./metrics.ts";
+ * const metrics = createMetrics();
+ *
  * const options: NotifierOptions = { logger: createLogger(), metrics, timeoutMs: 5000, retries: 3 };
  * ```
  */
@@ -135,6 +140,9 @@ type Attempt =
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * declare const message: Message;
+ *
  * const notifier = createNotifier({ SLACK_URL: "https://hooks.slack.com/services/T/B/X" }, {
  *   logger: createLogger(),
  * });

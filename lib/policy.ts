@@ -28,6 +28,8 @@ const LEAVING_CODES = new Set(["instance-stop", "instance-retirement"]);
  *
  * @example
  * ```ts
+ * import type { Notice } from "./notice.ts";
+ * declare const notice: Notice;
  * planFor(notice, { rebalanceAction: "notify", detachAsg: true });
  * // spot interruption → ["cordon", "taint", "drain", "detach-asg"]
  * ```

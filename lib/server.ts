@@ -161,6 +161,11 @@ function plain(status: number, text: string): Response {
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * import { createMetrics } from "./metrics.ts";
+ * const metrics = createMetrics();
+ * const logger = createLogger();
+ *
  * const server = startServer({ port: 9092, metrics, logger, healthy: () => true, ready: () => true });
  * await server.close();
  * ```
@@ -410,6 +415,14 @@ export interface KeepListeningOptions extends ServerOptions {
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * import { createMetrics } from "./metrics.ts";
+ * const metrics = createMetrics();
+ * const logger = createLogger();
+ * const healthy = () => true;
+ * const ready = () => true;
+ * const signal = new AbortController().signal;
+ *
  * const health = keepListening({ port: 9092, metrics, logger, healthy, ready, signal });
  * await health.finished;
  * ```

@@ -20,6 +20,7 @@ export type { Mail } from "./mail_syntax.ts";
  *
  * @example
  * ```ts
+ * declare const mail: Mail;
  * const sender: SmtpSender = createSmtpSender("smtps://user:pass@mail.example.com");
  * await sender.send(mail, { signal: AbortSignal.timeout(10_000) });
  * ```
@@ -33,6 +34,7 @@ export interface SmtpSender {
  *
  * @example
  * ```ts
+ * const privateRelayCaPem = await Deno.readTextFile("/etc/ssl/private-relay-ca.pem");
  * const options: SmtpSenderOptions = { timeoutMs: 5000, caCerts: [privateRelayCaPem] };
  * ```
  */
@@ -51,6 +53,7 @@ export interface SmtpSenderOptions {
  *
  * @example
  * ```ts
+ * declare const sender: SmtpSender, mail: Mail;
  * try {
  *   await sender.send(mail);
  * } catch (e) {

@@ -38,6 +38,7 @@ let engine: Engine | undefined;
  *
  * @example
  * ```ts
+ * const env = Deno.env.toObject();
  * if (usesWebhookTemplate(env)) await loadTemplateEngine();
  * ```
  */
@@ -178,6 +179,8 @@ function data(entries: Record<string, ViewValue | undefined>): View {
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_payloads.ts";
+ * declare const start: Message;
  * templateView(start).title; // "Spot Termination"
  * ```
  */
@@ -341,6 +344,8 @@ export interface WebhookTemplate {
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_payloads.ts";
+ * declare const message: Message;
  * const t = compileWebhookTemplate('{"text":"{{summary}}"}', DEFAULT_CONTENT_TYPE);
  * if (!("problems" in t)) t.render(message); // {"text":"Spot Termination: …"}
  * ```
@@ -522,6 +527,8 @@ const compiled = new Map<string, WebhookTemplate>();
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_payloads.ts";
+ * declare const message: Message;
  * webhookDelivery(message, { WEBHOOK_HEADERS: "Authorization: Bearer t" }, () => "{}");
  * // { contentType: "application/json", body: "{}", headers: { Authorization: "Bearer t" } }
  * ```
