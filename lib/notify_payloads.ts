@@ -40,6 +40,7 @@ export interface NotifyContext {
  *
  * @example
  * ```ts
+ * declare const { notice, context, report: { drain, asg } }: Extract<Message, { phase: "result" }>;
  * const start: Message = { phase: "start", notice, context, dryRun: false, plan: ["cordon", "drain"] };
  * const result: Message = { ...start, phase: "result", report: { drain, asg } };
  * ```
@@ -84,7 +85,8 @@ export interface DetailField {
  *
  * @example
  * ```ts
- * const colour = { warning: "warning", good: "good", bad: "danger" }[severity(message)];
+ * declare const message: Message;
+ * const colour = { warning: "warning", good: "good", bad: "danger", info: "#439FE0" }[severity(message)];
  * ```
  */
 export type Severity = "warning" | "good" | "bad" | "info";
@@ -105,6 +107,7 @@ const MAX_PODS_NAMED = 10;
  *
  * @example
  * ```ts
+ * declare const notice: Message["notice"];
  * noticeTitle(notice); // "Rebalance Recommendation" for a rebalance-recommendation notice
  * ```
  */
@@ -121,6 +124,7 @@ export function noticeTitle(notice: Pick<Notice, "kind" | "action">): string {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * messageTitle({ ...start, phase: "result", report: {} }); // "Spot Termination Result"
  * ```
  */
@@ -158,6 +162,7 @@ export function clusterSuffix(context: NotifyContext): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * baseText(message); // "Spot Termination (prod): ip-10-0-0-1, Instance: i-0abc, Instance Type: m5.large, AZ: eu-west-1a"
  * ```
  */
@@ -172,6 +177,7 @@ export function baseText(message: Message): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * instanceFields(message.context)[0]; // { label: "Node", value: "ip-10-0-0-1", short: false }
  * ```
  */
@@ -271,6 +277,7 @@ function drainFields(drain: DrainReport | undefined): DetailField[] {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * detailFields(start).map((f) => `${f.label}: ${f.value}`);
  * // ["Notice: spot-interruption (terminate)", "Deadline: 2026-11-25T10:01:55.000Z", "Plan: cordon, drain"]
  * ```
@@ -309,6 +316,7 @@ export function detailFields(message: Message): DetailField[] {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * severity({ ...start, phase: "result", report: {} }); // "good"
  * ```
  */
@@ -331,6 +339,7 @@ export function severity(message: Message): Severity {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * messageText(start).split("\n")[1]; // "Notice: spot-interruption (terminate)"
  * ```
  */
@@ -373,6 +382,7 @@ function chatColour(message: Message, startColour: string): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * const body = new URLSearchParams({ payload: JSON.stringify(slackPayload(message, { channel: "#ops" })) });
  * ```
  */
@@ -395,6 +405,7 @@ export function slackPayload(message: Message, options: { channel?: string } = {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * mattermostPayload(message, { username: "spot-bot" });
  * ```
  */
@@ -429,6 +440,7 @@ const SEMATEXT_TYPES: Record<NoticeKind, string> = {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * sematextPayload(message).type; // "aws_spot_instance_terminated"
  * ```
  */
@@ -454,6 +466,7 @@ export function sematextPayload(message: Message): Record<string, string> {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * wechatQuery(start).text; // "SpotTermination"
  * ```
  */
@@ -468,6 +481,7 @@ export function wechatQuery(message: Message): { text: string; desp: string } {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * googleChatPayload(message); // { text: "Spot Termination (prod): ...\nNotice: ..." }
  * ```
  */
@@ -482,6 +496,7 @@ export function googleChatPayload(message: Message): { text: string } {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * teamsPayload(message).attachments[0].contentType; // "application/vnd.microsoft.card.adaptive"
  * ```
  */
@@ -539,6 +554,7 @@ function clip(text: string, max: number): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * discordPayload(message).embeds[0].fields[0]; // { name: "Node", value: "ip-10-0-0-1", inline: false }
  * ```
  */
@@ -612,6 +628,7 @@ export function discordPayload(message: Message): {
  * @example
  * ```ts
  * // A receiver
+ * declare const request: Request;
  * const event = (await request.json()) as WebhookEventV1;
  * if (event.schemaVersion === 1 && event.event === "result") console.log(event.result?.remaining);
  * ```
@@ -656,6 +673,7 @@ export interface WebhookEventV1 {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * JSON.stringify(webhookPayload(message)); // {"schemaVersion":1,"event":"notice",...}
  * ```
  */
@@ -711,6 +729,7 @@ export function webhookPayload(message: Message): WebhookEventV1 {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * mailContent(start).subject; // "Spot Termination Notification"
  * ```
  */
