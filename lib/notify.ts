@@ -129,6 +129,256 @@ type Attempt =
     response?: string;
   };
 
+/** What every delivery of one notifier shares: its settings, transports and secrets. */
+interface Delivering {
+  logger: Logger;
+  metrics?: Metrics;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  /** Attempts in total per target and message. */
+  attempts: number;
+  sleep: Sleep;
+  smtpFor: (server: string) => SmtpSender;
+  /** The set notifier variables, as the table's `deliver` reads them. */
+  values: Record<string, string>;
+  settings: { gmailServer: string };
+  /** What {@linkcode scrub} removes from any text from below. */
+  fragments: string[];
+}
+
+/** The error's message and its causes' (fetch puts the useful part, and the URL, there). */
+function describe(error: unknown, fragments: string[]): string {
+  const parts: string[] = [];
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
+    const text = current instanceof Error ? current.message : String(current);
+    // Our own errors already quote their cause; do not say it twice.
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
+    current = current instanceof Error ? current.cause : undefined;
+  }
+  return scrub(parts.join(": "), fragments);
+}
+
+/** Run one attempt with its own timeout, also ended by the caller's signal. */
+async function bounded(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  work: (signal: AbortSignal) => Promise<Attempt>,
+  fail: (error: unknown) => Attempt,
+): Promise<Attempt> {
+  const cut = timeoutSignal(timeoutMs, signal);
+  try {
+    return await work(cut.signal);
+  } catch (error) {
+    if (signal?.aborted) return { ok: false, retry: false, status: "aborted", error: "aborted" };
+    if (cut.timedOut()) {
+      return {
+        ok: false,
+        retry: true,
+        status: "timeout",
+        error: `timed out after ${timeoutMs} ms`,
+      };
+    }
+    return fail(error);
+  } finally {
+    cut.clear();
+  }
+}
+
+type HttpDelivery = Extract<Delivery, { kind: "http" }>;
+
+/**
+ * Send the request, following only a 307/308 to the same origin. Redirects are handled here,
+ * not by fetch: fetch turns a 302 into a GET without the body (the message is lost while the
+ * answer looks fine) and re-sends a 307's body to any host. Only a 307/308 to the same origin
+ * keeps method, body and destination. Returns the final response, or the refusal to follow.
+ */
+async function fetchFollowingSafeRedirects(
+  fetchFn: typeof fetch,
+  delivery: HttpDelivery,
+  signal: AbortSignal,
+): Promise<Response | Attempt> {
+  const headers: Record<string, string> = { "user-agent": "spot-termination-handler" };
+  Object.assign(headers, delivery.headers);
+  if (delivery.contentType) headers["content-type"] = delivery.contentType;
+  let url = delivery.url;
+  for (let hops = 0;; hops++) {
+    const response = await fetchFn(url, {
+      method: delivery.method,
+      headers,
+      body: delivery.body,
+      signal,
+      redirect: "manual",
+    });
+    if (!REDIRECTS.has(response.status)) return response;
+    await response.body?.cancel().catch(() => {});
+    const status = response.status;
+    let next: URL | undefined;
+    try {
+      next = new URL(response.headers.get("location") ?? "", url);
+    } catch {
+      next = undefined;
+    }
+    const sameOrigin = next !== undefined && next.origin === new URL(url).origin;
+    if ((status === 307 || status === 308) && sameOrigin && hops < MAX_REDIRECTS) {
+      url = next!.href;
+      continue;
+    }
+    const why = !sameOrigin
+      ? "to another host"
+      : status === 307 || status === 308
+      ? "too many times"
+      : "(only 307/308 keep the message)";
+    return {
+      ok: false,
+      retry: false,
+      status: String(status),
+      error: `HTTP ${status} redirect ${why} not followed`,
+    };
+  }
+}
+
+/** The attempt a final HTTP response amounts to; an error body is kept, scrubbed, for the log. */
+async function judgeResponse(response: Response, fragments: string[]): Promise<Attempt> {
+  if (response.ok) {
+    // The body is not used; cancelling frees the connection.
+    await response.body?.cancel().catch(() => {});
+    return { ok: true };
+  }
+  const status = response.status;
+  const text = await readBounded(response, ERROR_BODY_BYTES, { truncate: true })
+    .catch(() => "");
+  return {
+    ok: false,
+    retry: status === 408 || status === 429 || status >= 500,
+    status: String(status),
+    error: `HTTP ${status}`,
+    retryAfterMs: status === 429 || status === 503
+      ? parseRetryAfter(response.headers.get("retry-after"), Date.now())
+      : undefined,
+    response: scrub(text.replace(/\s+/g, " ").trim(), fragments).slice(0, 200) || undefined,
+  };
+}
+
+function attemptHttp(
+  ctx: Delivering,
+  delivery: HttpDelivery,
+  signal?: AbortSignal,
+): Promise<Attempt> {
+  return bounded(ctx.timeoutMs, signal, async (attemptSignal) => {
+    const answer = await fetchFollowingSafeRedirects(ctx.fetch, delivery, attemptSignal);
+    return answer instanceof Response ? await judgeResponse(answer, ctx.fragments) : answer;
+  }, (error) => ({
+    ok: false,
+    retry: true,
+    status: "network",
+    error: `network error: ${describe(error, ctx.fragments)}`,
+  }));
+}
+
+function attemptMail(
+  ctx: Delivering,
+  delivery: Extract<Delivery, { kind: "mail" }>,
+  signal?: AbortSignal,
+): Promise<Attempt> {
+  return bounded(ctx.timeoutMs, signal, async (attemptSignal) => {
+    await ctx.smtpFor(delivery.server).send(delivery.mail, { signal: attemptSignal });
+    return { ok: true };
+  }, (error) =>
+    error instanceof SmtpError
+      ? {
+        ok: false,
+        retry: error.transient,
+        status: error.code === undefined ? error.step : String(error.code),
+        error: describe(error, ctx.fragments),
+      }
+      : { ok: false, retry: false, status: "invalid", error: describe(error, ctx.fragments) });
+}
+
+/** Deliver one message to one target: attempts with backoff until one succeeds or is final. */
+async function deliver(
+  ctx: Delivering,
+  spec: TargetSpec,
+  message: Message,
+  signal?: AbortSignal,
+): Promise<SendOutcome> {
+  const { logger, metrics } = ctx;
+  const target = spec.target;
+  const delivery = spec.deliver!(message, ctx.values, ctx.settings);
+  if (signal?.aborted) {
+    metrics?.inc("sth_notifications_total", { target, outcome: "failed" });
+    logger.warn("notification not sent", { target, status: "aborted" });
+    return { target, ok: false, attempts: 0, error: "aborted" };
+  }
+  for (let attempt = 1;; attempt++) {
+    const result = delivery.kind === "http"
+      ? await attemptHttp(ctx, delivery, signal)
+      : await attemptMail(ctx, delivery, signal);
+    if (result.ok) {
+      metrics?.inc("sth_notifications_total", { target, outcome: "ok" });
+      logger.info("notification sent", { target, phase: message.phase, attempts: attempt });
+      return { target, ok: true, attempts: attempt };
+    }
+    if (!result.retry || attempt >= ctx.attempts || signal?.aborted) {
+      metrics?.inc("sth_notifications_total", { target, outcome: "failed" });
+      logger.warn("notification failed", {
+        target,
+        status: result.status,
+        attempts: attempt,
+        error: result.error,
+        response: result.response,
+      });
+      return { target, ok: false, attempts: attempt, error: result.error };
+    }
+    const waitMs = result.retryAfterMs ?? BACKOFF_BASE_MS * 2 ** (attempt - 1);
+    logger.debug("notification attempt failed; retrying", {
+      target,
+      status: result.status,
+      attempt,
+      waitMs,
+    });
+    await pause(ctx.sleep, waitMs, signal);
+  }
+}
+
+/** {@linkcode deliver}, with any throw (a payload builder, a logger) made a failed outcome. */
+function deliverSafely(
+  ctx: Delivering,
+  spec: TargetSpec,
+  message: Message,
+  signal?: AbortSignal,
+): Promise<SendOutcome> {
+  return deliver(ctx, spec, message, signal).catch((error): SendOutcome => {
+    // A payload builder or logger failing must not fail the handler.
+    ctx.metrics?.inc("sth_notifications_total", { target: spec.target, outcome: "failed" });
+    const detail = describe(error, ctx.fragments);
+    ctx.logger.warn("notification failed", { target: spec.target, error: detail });
+    return { target: spec.target, ok: false, attempts: 0, error: detail };
+  });
+}
+
+/** The shared settings of {@linkcode createNotifier}, defaults filled in. */
+function delivering(values: Record<string, string>, options: NotifierOptions): Delivering {
+  const smtp = options.smtp;
+  return {
+    logger: options.logger,
+    metrics: options.metrics,
+    fetch: options.fetch ?? fetch,
+    timeoutMs: options.timeoutMs ?? 5000,
+    attempts: Math.max(1, options.retries ?? 3),
+    sleep: options.sleep ?? realSleep,
+    smtpFor: (server) =>
+      smtp === undefined
+        ? createSmtpSender(server)
+        : typeof smtp === "function"
+        ? smtp(server)
+        : smtp,
+    values,
+    settings: { gmailServer: options.gmailServer ?? GMAIL_SERVER },
+    fragments: secretFragments(values),
+  };
+}
+
 /**
  * Create the notifier for the enabled targets in `env` (only the notifier variables; config
  * passes them). Throws a TypeError listing the problems of {@linkcode validateNotifierEnv}
@@ -154,204 +404,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
   if (problems.length > 0) throw new TypeError(`notifier settings: ${problems.join("; ")}`);
   const values = present(env);
   const active = TARGETS.filter((t) => t.deliver && requested(t, values));
-  const fragments = secretFragments(values);
-  const { logger, metrics } = options;
-  const fetchFn = options.fetch ?? fetch;
-  const timeoutMs = options.timeoutMs ?? 5000;
-  const attempts = Math.max(1, options.retries ?? 3);
-  const sleep = options.sleep ?? realSleep;
-  const settings = { gmailServer: options.gmailServer ?? GMAIL_SERVER };
-  const smtp = options.smtp;
-  const smtpFor = (server: string): SmtpSender =>
-    smtp === undefined
-      ? createSmtpSender(server)
-      : typeof smtp === "function"
-      ? smtp(server)
-      : smtp;
-
-  /** The error's message and its causes' (fetch puts the useful part, and the URL, there). */
-  function describe(error: unknown): string {
-    const parts: string[] = [];
-    let current: unknown = error;
-    for (let depth = 0; depth < 4 && current !== undefined && current !== null; depth++) {
-      const text = current instanceof Error ? current.message : String(current);
-      // Our own errors already quote their cause; do not say it twice.
-      if (!parts.some((p) => p.includes(text))) parts.push(text);
-      current = current instanceof Error ? current.cause : undefined;
-    }
-    return scrub(parts.join(": "), fragments);
-  }
-
-  /** Run one attempt with its own timeout, also ended by the caller's signal. */
-  async function bounded(
-    signal: AbortSignal | undefined,
-    work: (signal: AbortSignal) => Promise<Attempt>,
-    fail: (error: unknown) => Attempt,
-  ): Promise<Attempt> {
-    const cut = timeoutSignal(timeoutMs, signal);
-    try {
-      return await work(cut.signal);
-    } catch (error) {
-      if (signal?.aborted) return { ok: false, retry: false, status: "aborted", error: "aborted" };
-      if (cut.timedOut()) {
-        return {
-          ok: false,
-          retry: true,
-          status: "timeout",
-          error: `timed out after ${timeoutMs} ms`,
-        };
-      }
-      return fail(error);
-    } finally {
-      cut.clear();
-    }
-  }
-
-  function attemptHttp(
-    delivery: Extract<Delivery, { kind: "http" }>,
-    signal?: AbortSignal,
-  ): Promise<Attempt> {
-    return bounded(signal, async (attemptSignal) => {
-      const headers: Record<string, string> = { "user-agent": "spot-termination-handler" };
-      Object.assign(headers, delivery.headers);
-      if (delivery.contentType) headers["content-type"] = delivery.contentType;
-      // Redirects are handled here, not by fetch: fetch turns a 302 into a GET without the
-      // body (the message is lost while the answer looks fine) and re-sends a 307's body to
-      // any host. Only a 307/308 to the same origin keeps method, body and destination.
-      let url = delivery.url;
-      let response: Response;
-      for (let hops = 0;; hops++) {
-        response = await fetchFn(url, {
-          method: delivery.method,
-          headers,
-          body: delivery.body,
-          signal: attemptSignal,
-          redirect: "manual",
-        });
-        if (!REDIRECTS.has(response.status)) break;
-        await response.body?.cancel().catch(() => {});
-        const status = response.status;
-        let next: URL | undefined;
-        try {
-          next = new URL(response.headers.get("location") ?? "", url);
-        } catch {
-          next = undefined;
-        }
-        const sameOrigin = next !== undefined && next.origin === new URL(url).origin;
-        if ((status === 307 || status === 308) && sameOrigin && hops < MAX_REDIRECTS) {
-          url = next!.href;
-          continue;
-        }
-        const why = !sameOrigin
-          ? "to another host"
-          : status === 307 || status === 308
-          ? "too many times"
-          : "(only 307/308 keep the message)";
-        return {
-          ok: false,
-          retry: false,
-          status: String(status),
-          error: `HTTP ${status} redirect ${why} not followed`,
-        };
-      }
-      if (response.ok) {
-        // The body is not used; cancelling frees the connection.
-        await response.body?.cancel().catch(() => {});
-        return { ok: true };
-      }
-      const status = response.status;
-      const text = await readBounded(response, ERROR_BODY_BYTES, { truncate: true })
-        .catch(() => "");
-      return {
-        ok: false,
-        retry: status === 408 || status === 429 || status >= 500,
-        status: String(status),
-        error: `HTTP ${status}`,
-        retryAfterMs: status === 429 || status === 503
-          ? parseRetryAfter(response.headers.get("retry-after"), Date.now())
-          : undefined,
-        response: scrub(text.replace(/\s+/g, " ").trim(), fragments).slice(0, 200) ||
-          undefined,
-      };
-    }, (error) => ({
-      ok: false,
-      retry: true,
-      status: "network",
-      error: `network error: ${describe(error)}`,
-    }));
-  }
-
-  function attemptMail(
-    delivery: Extract<Delivery, { kind: "mail" }>,
-    signal?: AbortSignal,
-  ): Promise<Attempt> {
-    return bounded(signal, async (attemptSignal) => {
-      await smtpFor(delivery.server).send(delivery.mail, { signal: attemptSignal });
-      return { ok: true };
-    }, (error) =>
-      error instanceof SmtpError
-        ? {
-          ok: false,
-          retry: error.transient,
-          status: error.code === undefined ? error.step : String(error.code),
-          error: describe(error),
-        }
-        : { ok: false, retry: false, status: "invalid", error: describe(error) });
-  }
-
-  async function deliver(
-    spec: TargetSpec,
-    message: Message,
-    signal?: AbortSignal,
-  ): Promise<SendOutcome> {
-    const target = spec.target;
-    const delivery = spec.deliver!(message, values, settings);
-    if (signal?.aborted) {
-      metrics?.inc("sth_notifications_total", { target, outcome: "failed" });
-      logger.warn("notification not sent", { target, status: "aborted" });
-      return { target, ok: false, attempts: 0, error: "aborted" };
-    }
-    for (let attempt = 1;; attempt++) {
-      const result = delivery.kind === "http"
-        ? await attemptHttp(delivery, signal)
-        : await attemptMail(delivery, signal);
-      if (result.ok) {
-        metrics?.inc("sth_notifications_total", { target, outcome: "ok" });
-        logger.info("notification sent", { target, phase: message.phase, attempts: attempt });
-        return { target, ok: true, attempts: attempt };
-      }
-      if (!result.retry || attempt >= attempts || signal?.aborted) {
-        metrics?.inc("sth_notifications_total", { target, outcome: "failed" });
-        logger.warn("notification failed", {
-          target,
-          status: result.status,
-          attempts: attempt,
-          error: result.error,
-          response: result.response,
-        });
-        return { target, ok: false, attempts: attempt, error: result.error };
-      }
-      const waitMs = result.retryAfterMs ?? BACKOFF_BASE_MS * 2 ** (attempt - 1);
-      logger.debug("notification attempt failed; retrying", {
-        target,
-        status: result.status,
-        attempt,
-        waitMs,
-      });
-      await pause(sleep, waitMs, signal);
-    }
-  }
-
-  function deliverSafely(spec: TargetSpec, message: Message, signal?: AbortSignal) {
-    return deliver(spec, message, signal).catch((error): SendOutcome => {
-      // A payload builder or logger failing must not fail the handler.
-      metrics?.inc("sth_notifications_total", { target: spec.target, outcome: "failed" });
-      const detail = describe(error);
-      logger.warn("notification failed", { target: spec.target, error: detail });
-      return { target: spec.target, ok: false, attempts: 0, error: detail };
-    });
-  }
-
+  const ctx = delivering(values, options);
   // Start deliveries by notice id and target: a result waits for its own target's start only,
   // so one slow or dead target never holds back the others' results.
   const starts = new Map<string, Map<string, Promise<SendOutcome>>>();
@@ -363,7 +416,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
       if (message.phase === "start") {
         const byTarget = new Map<string, Promise<SendOutcome>>();
         const all = active.map((spec) => {
-          const p = deliverSafely(spec, message, sendOptions.signal);
+          const p = deliverSafely(ctx, spec, message, sendOptions.signal);
           byTarget.set(spec.target, p);
           return p;
         });
@@ -377,7 +430,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
       starts.delete(id);
       return Promise.all(active.map(async (spec) => {
         await byTarget?.get(spec.target);
-        return deliverSafely(spec, message, sendOptions.signal);
+        return deliverSafely(ctx, spec, message, sendOptions.signal);
       }));
     },
   };
