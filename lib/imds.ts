@@ -198,6 +198,282 @@ function waitOrAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, pa
   return signal ? raceAbort(promise, signal, () => new ImdsError("aborted", path)) : promise;
 }
 
+/** The endpoint URL and the base that paths are appended to; refuses what cannot be one. */
+function parseEndpoint(endpoint: string): { url: URL; base: string } {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    throw new TypeError(
+      `IMDS endpoint is not a URL: ${JSON.stringify(redactUserInfo(endpoint))}`,
+    );
+  }
+  if (url.search || url.hash || endpoint.includes("?")) {
+    // `<endpoint>/latest/<path>` is built by appending: a query or fragment would swallow it.
+    throw new TypeError(
+      `IMDS endpoint must not have a query or fragment: ${redactUrl(url.href)}`,
+    );
+  }
+  return { url, base: url.href.replace(/\/+$/, "") };
+}
+
+/** How one client reaches IMDS. */
+interface Transport {
+  fetch: typeof fetch;
+  timeoutMs: number;
+}
+
+/**
+ * One bounded IMDS request: the timeout covers the body read too, redirects are refused, the
+ * body is capped; every failure is an {@linkcode ImdsError} of its kind.
+ */
+async function request(
+  transport: Transport,
+  url: string,
+  path: string,
+  init: { method?: string; headers: Record<string, string>; signal?: AbortSignal },
+): Promise<ImdsResponse> {
+  if (init.signal?.aborted) throw new ImdsError("aborted", path);
+  // One signal per request, aborted by the timer or by the caller.
+  const { timeoutMs } = transport;
+  const cut = timeoutSignal(timeoutMs, init.signal);
+  try {
+    const res = await transport.fetch(url, {
+      method: init.method ?? "GET",
+      headers: init.headers,
+      signal: cut.signal,
+      // IMDS never redirects. Following one would carry the token header to another host
+      // and take that host's body as IMDS's answer.
+      redirect: "manual",
+    });
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => {});
+      throw new ImdsError("redirect", path, { status: res.status });
+    }
+    // The body is read under the same timeout (a server may send headers and then stall or
+    // drip) and with a byte limit (or a 100 MB or endless answer would be held in memory).
+    const body = await readBody(res);
+    return { status: res.status, body };
+  } catch (err) {
+    if (err instanceof ImdsError) throw err;
+    if (init.signal?.aborted) throw new ImdsError("aborted", path, { cause: err });
+    if (err instanceof BodyTooLargeError) throw new ImdsError("too_large", path);
+    if (cut.timedOut()) {
+      throw new ImdsError("timeout", path, {
+        message: `IMDS ${path}: no answer within ${timeoutMs} ms`,
+      });
+    }
+    throw new ImdsError("refused", path, { cause: err });
+  } finally {
+    cut.clear();
+  }
+}
+
+/** What a {@linkcode TokenSession} needs from its client. */
+interface TokenSessionOptions {
+  request: (
+    url: string,
+    path: string,
+    init: { method?: string; headers: Record<string, string>; signal?: AbortSignal },
+  ) => Promise<ImdsResponse>;
+  tokenUrl: string;
+  ttlSeconds: number;
+  v1Fallback: boolean;
+  logger: Logger;
+  /** Milliseconds, from the client's clock. */
+  now: () => number;
+}
+
+/**
+ * The IMDSv2 session: one token shared by every request, refreshed before it expires, one PUT
+ * at a time; IMDSv1 (no token) when IMDSv2 is off, tried again every {@linkcode V2_RETRY_MS}.
+ */
+class TokenSession {
+  #o: TokenSessionOptions;
+  #mode: "unknown" | "v2" | "v1" = "unknown";
+  #token: CachedToken | undefined;
+  #nextV2AttemptAt = 0;
+  #inFlight: Promise<string | null> | undefined;
+  // Built once per token, not per request: the poll loop sends the same header all day.
+  #headers: { value: string; headers: Record<string, string> } | undefined;
+  #ttlHeaders: Record<string, string>;
+
+  constructor(options: TokenSessionOptions) {
+    this.#o = options;
+    this.#ttlHeaders = { [TOKEN_TTL_HEADER]: String(options.ttlSeconds) };
+  }
+
+  /** The headers carrying `value`, or none for IMDSv1. */
+  headersFor(value: string | null): Record<string, string> {
+    if (value === null) return NO_HEADERS;
+    if (this.#headers?.value !== value) {
+      this.#headers = { value, headers: { [TOKEN_HEADER]: value } };
+    }
+    return this.#headers.headers;
+  }
+
+  /** Drop `sent` after a 401, unless a concurrent request has already replaced it. */
+  forget(sent: string): void {
+    if (this.#token?.value === sent) this.#token = undefined;
+  }
+
+  /** The token to send, or null in IMDSv1 mode. `force` skips the cache (after a 401). */
+  async current(signal: AbortSignal | undefined, force: boolean): Promise<string | null> {
+    if (!force) {
+      if (this.#token && this.#o.now() < this.#token.refreshAt) return this.#token.value;
+      if (this.#mode === "v1" && this.#o.now() < this.#nextV2AttemptAt) return null;
+    }
+    for (;;) {
+      // One PUT at a time: a poll round asks five paths at once and they share the token.
+      if (!this.#inFlight) {
+        const started: Promise<string | null> = this.#obtain(signal).finally(() => {
+          if (this.#inFlight === started) this.#inFlight = undefined;
+        });
+        this.#inFlight = started;
+      }
+      try {
+        return await waitOrAbort(this.#inFlight, signal, TOKEN_PATH);
+      } catch (err) {
+        // The shared PUT was cut by another caller's signal, not ours: try again ourselves.
+        if (err instanceof ImdsError && err.kind === "aborted" && !signal?.aborted) continue;
+        throw err;
+      }
+    }
+  }
+
+  #fallBack(reason: { status?: number; cause?: unknown }): null {
+    const why = reason.status ? `HTTP ${reason.status}` : describeCause(reason.cause);
+    if (!this.#o.v1Fallback) {
+      throw new ImdsError("token", TOKEN_PATH, {
+        ...reason,
+        message: `IMDS ${TOKEN_PATH}: no IMDSv2 token (${why}) and IMDSv1 fallback is disabled`,
+      });
+    }
+    if (this.#mode !== "v1") {
+      this.#o.logger.warn("IMDSv2 token unavailable, using IMDSv1", {
+        reason: why,
+        retryV2InSeconds: V2_RETRY_MS / 1000,
+      });
+    } else {
+      this.#o.logger.debug("IMDSv2 still unavailable, staying on IMDSv1", { reason: why });
+    }
+    this.#mode = "v1";
+    this.#token = undefined;
+    this.#nextV2AttemptAt = this.#o.now() + V2_RETRY_MS;
+    return null;
+  }
+
+  async #obtain(signal: AbortSignal | undefined): Promise<string | null> {
+    const old = this.#token;
+    const requestedAt = this.#o.now();
+    let res: ImdsResponse;
+    try {
+      res = await this.#o.request(this.#o.tokenUrl, TOKEN_PATH, {
+        method: "PUT",
+        headers: this.#ttlHeaders,
+        signal,
+      });
+    } catch (err) {
+      if (!(err instanceof ImdsError) || err.kind === "aborted") throw err;
+      // Not "IMDSv2 is off" but something answering in IMDS's place: say so on every request
+      // rather than quietly switching to IMDSv1.
+      if (err.kind === "redirect" || err.kind === "too_large") throw err;
+      // A refresh that fails transiently must not drop a token that still works.
+      if (old && this.#o.now() < old.expiresAt) {
+        this.#o.logger.debug("IMDSv2 token refresh failed, keeping the current token", {
+          error: err,
+        });
+        return old.value;
+      }
+      return this.#fallBack({ cause: err });
+    }
+    const value = res.body.trim();
+    if (res.status === 200 && value !== "" && !TOKEN_SHAPE.test(value)) {
+      throw new ImdsError("token", TOKEN_PATH, {
+        message: `IMDS ${TOKEN_PATH}: the token is not printable ASCII; not used`,
+      });
+    }
+    if (res.status === 200 && value !== "") {
+      if (this.#mode === "v1") this.#o.logger.info("IMDSv2 available again, using session tokens");
+      else if (this.#mode === "unknown") this.#o.logger.debug("using IMDSv2 session tokens");
+      this.#mode = "v2";
+      const ttlMs = this.#o.ttlSeconds * 1000;
+      this.#token = {
+        value,
+        refreshAt: requestedAt + ttlMs * REFRESH_FRACTION,
+        expiresAt: requestedAt + ttlMs,
+      };
+      return value;
+    }
+    if (FALLBACK_STATUSES.has(res.status)) return this.#fallBack({ status: res.status });
+    if (old && this.#o.now() < old.expiresAt) return old.value;
+    throw new ImdsError(res.status === 200 ? "token" : "http", TOKEN_PATH, {
+      status: res.status,
+    });
+  }
+}
+
+/** Where a path is asked, the label errors and logs use, and whether the token may go there. */
+interface ResolvedPath {
+  url: string;
+  label: string;
+  sendToken: boolean;
+}
+
+/** Resolve a path (relative to `latest/`, or an absolute URL), cached per client. */
+function resolvePath(
+  endpoint: { url: URL; base: string },
+  resolved: Map<string, ResolvedPath>,
+  path: string,
+): ResolvedPath {
+  const cached = resolved.get(path);
+  if (cached) return cached;
+  let entry: ResolvedPath;
+  if (/^https?:\/\//i.test(path)) {
+    const url = new URL(path);
+    // The token is a credential: only ever send it to the IMDS endpoint itself. The label
+    // appears in errors and logs, so without the URL's user-info.
+    entry = {
+      url: url.href,
+      label: redactUrl(path),
+      sendToken: url.origin === endpoint.url.origin,
+    };
+  } else {
+    const relative = path.replace(/^\/+/, "");
+    entry = { url: `${endpoint.base}/latest/${relative}`, label: relative, sendToken: true };
+  }
+  if (resolved.size < MAX_CACHED_PATHS) resolved.set(path, entry);
+  return entry;
+}
+
+/** The four identity answers, read at once; the region from the AZ when that path 404s. */
+async function readIdentity(
+  get: Imds["get"],
+  idOptions: { signal?: AbortSignal },
+): Promise<Identity> {
+  const paths = [
+    "meta-data/instance-id",
+    "meta-data/instance-type",
+    "meta-data/placement/availability-zone",
+    "meta-data/placement/region",
+  ];
+  const answers = await Promise.all(paths.map((p) => get(p, idOptions)));
+  const values = answers.map((res, i) => {
+    const value = res.status === 200 ? res.body.trim() : "";
+    if (value === "" && i < 3) {
+      if (res.status !== 200) throw new ImdsError("http", paths[i], { status: res.status });
+      throw new TypeError(`IMDS ${paths[i]}: empty answer`);
+    }
+    return value;
+  });
+  return {
+    instanceId: values[0],
+    instanceType: values[1],
+    availabilityZone: values[2],
+    region: values[3] || regionFromAvailabilityZone(values[2]),
+  };
+}
+
 /**
  * Create an IMDS client. Nothing is requested until the first call.
  *
@@ -210,248 +486,59 @@ function waitOrAbort<T>(promise: Promise<T>, signal: AbortSignal | undefined, pa
  * ```
  */
 export function createImds(options: ImdsOptions): Imds {
-  let endpointUrl: URL;
-  try {
-    endpointUrl = new URL(options.endpoint);
-  } catch {
-    throw new TypeError(
-      `IMDS endpoint is not a URL: ${JSON.stringify(redactUserInfo(options.endpoint))}`,
-    );
-  }
-  if (endpointUrl.search || endpointUrl.hash || options.endpoint.includes("?")) {
-    // `<endpoint>/latest/<path>` is built by appending: a query or fragment would swallow it.
-    throw new TypeError(
-      `IMDS endpoint must not have a query or fragment: ${redactUrl(endpointUrl.href)}`,
-    );
-  }
-  const base = endpointUrl.href.replace(/\/+$/, "");
-  const doFetch = options.fetch ?? fetch;
+  const endpoint = parseEndpoint(options.endpoint);
   const clock = options.now ?? (() => new Date());
-  const now = () => clock().getTime();
-  const timeoutMs = options.timeoutMs ?? 2000;
   const ttlSeconds = options.tokenTtlSeconds ?? 21600;
-  const v1Fallback = options.v1Fallback ?? true;
-  const logger = options.logger ?? silentLogger;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 21600) {
     throw new RangeError(`IMDS tokenTtlSeconds must be 1..21600, got ${ttlSeconds}`);
   }
-
-  let mode: "unknown" | "v2" | "v1" = "unknown";
-  let token: CachedToken | undefined;
-  let nextV2AttemptAt = 0;
-  let tokenInFlight: Promise<string | null> | undefined;
-  let identityCache: Identity | undefined;
-  // Built once per token, not per request: the poll loop sends the same header all day.
-  let tokenHeaders: { value: string; headers: Record<string, string> } | undefined;
-  const ttlHeaders: Record<string, string> = { [TOKEN_TTL_HEADER]: String(ttlSeconds) };
-  const tokenUrl = `${base}/latest/${TOKEN_PATH}`;
-  const resolved = new Map<string, { url: string; label: string; sendToken: boolean }>();
-
-  function headersFor(value: string | null): Record<string, string> {
-    if (value === null) return NO_HEADERS;
-    if (tokenHeaders?.value !== value) {
-      tokenHeaders = { value, headers: { [TOKEN_HEADER]: value } };
-    }
-    return tokenHeaders.headers;
-  }
-
-  async function request(
+  const transport: Transport = {
+    fetch: options.fetch ?? fetch,
+    timeoutMs: options.timeoutMs ?? 2000,
+  };
+  const send = (
     url: string,
     path: string,
     init: { method?: string; headers: Record<string, string>; signal?: AbortSignal },
-  ): Promise<ImdsResponse> {
-    if (init.signal?.aborted) throw new ImdsError("aborted", path);
-    // One signal per request, aborted by the timer or by the caller.
-    const cut = timeoutSignal(timeoutMs, init.signal);
-    try {
-      const res = await doFetch(url, {
-        method: init.method ?? "GET",
-        headers: init.headers,
-        signal: cut.signal,
-        // IMDS never redirects. Following one would carry the token header to another host
-        // and take that host's body as IMDS's answer.
-        redirect: "manual",
-      });
-      if (res.status >= 300 && res.status < 400) {
-        await res.body?.cancel().catch(() => {});
-        throw new ImdsError("redirect", path, { status: res.status });
-      }
-      // The body is read under the same timeout (a server may send headers and then stall or
-      // drip) and with a byte limit (or a 100 MB or endless answer would be held in memory).
-      const body = await readBody(res);
-      return { status: res.status, body };
-    } catch (err) {
-      if (err instanceof ImdsError) throw err;
-      if (init.signal?.aborted) throw new ImdsError("aborted", path, { cause: err });
-      if (err instanceof BodyTooLargeError) throw new ImdsError("too_large", path);
-      if (cut.timedOut()) {
-        throw new ImdsError("timeout", path, {
-          message: `IMDS ${path}: no answer within ${timeoutMs} ms`,
-        });
-      }
-      throw new ImdsError("refused", path, { cause: err });
-    } finally {
-      cut.clear();
-    }
-  }
-
-  function fallBack(reason: { status?: number; cause?: unknown }): null {
-    const why = reason.status ? `HTTP ${reason.status}` : describeCause(reason.cause);
-    if (!v1Fallback) {
-      throw new ImdsError("token", TOKEN_PATH, {
-        ...reason,
-        message: `IMDS ${TOKEN_PATH}: no IMDSv2 token (${why}) and IMDSv1 fallback is disabled`,
-      });
-    }
-    if (mode !== "v1") {
-      logger.warn("IMDSv2 token unavailable, using IMDSv1", {
-        reason: why,
-        retryV2InSeconds: V2_RETRY_MS / 1000,
-      });
-    } else {
-      logger.debug("IMDSv2 still unavailable, staying on IMDSv1", { reason: why });
-    }
-    mode = "v1";
-    token = undefined;
-    nextV2AttemptAt = now() + V2_RETRY_MS;
-    return null;
-  }
-
-  async function obtainToken(signal: AbortSignal | undefined): Promise<string | null> {
-    const old = token;
-    const requestedAt = now();
-    let res: ImdsResponse;
-    try {
-      res = await request(tokenUrl, TOKEN_PATH, { method: "PUT", headers: ttlHeaders, signal });
-    } catch (err) {
-      if (!(err instanceof ImdsError) || err.kind === "aborted") throw err;
-      // Not "IMDSv2 is off" but something answering in IMDS's place: say so on every request
-      // rather than quietly switching to IMDSv1.
-      if (err.kind === "redirect" || err.kind === "too_large") throw err;
-      // A refresh that fails transiently must not drop a token that still works.
-      if (old && now() < old.expiresAt) {
-        logger.debug("IMDSv2 token refresh failed, keeping the current token", { error: err });
-        return old.value;
-      }
-      return fallBack({ cause: err });
-    }
-    const value = res.body.trim();
-    if (res.status === 200 && value !== "" && !TOKEN_SHAPE.test(value)) {
-      throw new ImdsError("token", TOKEN_PATH, {
-        message: `IMDS ${TOKEN_PATH}: the token is not printable ASCII; not used`,
-      });
-    }
-    if (res.status === 200 && value !== "") {
-      if (mode === "v1") logger.info("IMDSv2 available again, using session tokens");
-      else if (mode === "unknown") logger.debug("using IMDSv2 session tokens");
-      mode = "v2";
-      const ttlMs = ttlSeconds * 1000;
-      token = {
-        value,
-        refreshAt: requestedAt + ttlMs * REFRESH_FRACTION,
-        expiresAt: requestedAt + ttlMs,
-      };
-      return value;
-    }
-    if (FALLBACK_STATUSES.has(res.status)) return fallBack({ status: res.status });
-    if (old && now() < old.expiresAt) return old.value;
-    throw new ImdsError(res.status === 200 ? "token" : "http", TOKEN_PATH, {
-      status: res.status,
-    });
-  }
-
-  /** The token to send, or null in IMDSv1 mode. `force` skips the cache (after a 401). */
-  async function currentToken(signal: AbortSignal | undefined, force: boolean) {
-    if (!force) {
-      if (token && now() < token.refreshAt) return token.value;
-      if (mode === "v1" && now() < nextV2AttemptAt) return null;
-    }
-    for (;;) {
-      // One PUT at a time: a poll round asks five paths at once and they share the token.
-      if (!tokenInFlight) {
-        const started: Promise<string | null> = obtainToken(signal).finally(() => {
-          if (tokenInFlight === started) tokenInFlight = undefined;
-        });
-        tokenInFlight = started;
-      }
-      try {
-        return await waitOrAbort(tokenInFlight, signal, TOKEN_PATH);
-      } catch (err) {
-        // The shared PUT was cut by another caller's signal, not ours: try again ourselves.
-        if (err instanceof ImdsError && err.kind === "aborted" && !signal?.aborted) continue;
-        throw err;
-      }
-    }
-  }
-
-  function resolvePath(path: string): { url: string; label: string; sendToken: boolean } {
-    const cached = resolved.get(path);
-    if (cached) return cached;
-    let entry: { url: string; label: string; sendToken: boolean };
-    if (/^https?:\/\//i.test(path)) {
-      const url = new URL(path);
-      // The token is a credential: only ever send it to the IMDS endpoint itself. The label
-      // appears in errors and logs, so without the URL's user-info.
-      entry = {
-        url: url.href,
-        label: redactUrl(path),
-        sendToken: url.origin === endpointUrl.origin,
-      };
-    } else {
-      const relative = path.replace(/^\/+/, "");
-      entry = { url: `${base}/latest/${relative}`, label: relative, sendToken: true };
-    }
-    if (resolved.size < MAX_CACHED_PATHS) resolved.set(path, entry);
-    return entry;
-  }
+  ) => request(transport, url, path, init);
+  const session = new TokenSession({
+    request: send,
+    tokenUrl: `${endpoint.base}/latest/${TOKEN_PATH}`,
+    ttlSeconds,
+    v1Fallback: options.v1Fallback ?? true,
+    logger: options.logger ?? silentLogger,
+    now: () => clock().getTime(),
+  });
+  const resolved = new Map<string, ResolvedPath>();
+  let identityCache: Identity | undefined;
 
   async function get(
     path: string,
     getOptions: { signal?: AbortSignal } = {},
   ): Promise<ImdsResponse> {
     const { signal } = getOptions;
-    const { url, label, sendToken } = resolvePath(path);
+    const { url, label, sendToken } = resolvePath(endpoint, resolved, path);
     if (signal?.aborted) throw new ImdsError("aborted", label);
-    const send = async (value: string | null) =>
-      await request(url, label, { headers: headersFor(value), signal });
-    let sent = sendToken ? await currentToken(signal, false) : null;
-    let res = await send(sent);
+    const ask = async (value: string | null) =>
+      await send(url, label, { headers: session.headersFor(value), signal });
+    let sent = sendToken ? await session.current(signal, false) : null;
+    let res = await ask(sent);
     if (res.status === 401 && sendToken) {
       // Expired or revoked token, or IMDSv2 became required while we were on IMDSv1. When a
       // concurrent request has already replaced the token, its replacement is used as is.
-      if (sent && token?.value === sent) token = undefined;
-      sent = await currentToken(signal, sent === null);
-      if (sent) res = await send(sent);
+      if (sent) session.forget(sent);
+      sent = await session.current(signal, sent === null);
+      if (sent) res = await ask(sent);
     }
     if (res.status === 200 || res.status === 404) return res;
     throw new ImdsError("http", label, { status: res.status });
   }
 
-  async function identity(idOptions: { signal?: AbortSignal } = {}): Promise<Identity> {
-    if (identityCache) return identityCache;
-    const paths = [
-      "meta-data/instance-id",
-      "meta-data/instance-type",
-      "meta-data/placement/availability-zone",
-      "meta-data/placement/region",
-    ];
-    const answers = await Promise.all(paths.map((p) => get(p, idOptions)));
-    const values = answers.map((res, i) => {
-      const value = res.status === 200 ? res.body.trim() : "";
-      if (value === "" && i < 3) {
-        if (res.status !== 200) throw new ImdsError("http", paths[i], { status: res.status });
-        throw new TypeError(`IMDS ${paths[i]}: empty answer`);
-      }
-      return value;
-    });
-    identityCache = {
-      instanceId: values[0],
-      instanceType: values[1],
-      availabilityZone: values[2],
-      region: values[3] || regionFromAvailabilityZone(values[2]),
-    };
-    return identityCache;
-  }
-
-  return { get, identity };
+  return {
+    get,
+    async identity(idOptions = {}) {
+      identityCache ??= await readIdentity(get, idOptions);
+      return identityCache;
+    },
+  };
 }
