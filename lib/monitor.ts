@@ -399,6 +399,193 @@ function errorKind(err: unknown): string {
   return "other";
 }
 
+/** What every poll shares: the client, the log, the clock, and the loop's memory. */
+interface Polling {
+  imds: Imds;
+  logger: Logger;
+  metrics?: Metrics;
+  onNotice: MonitorOptions["onNotice"];
+  now: Clock;
+  safetyMarginMs?: number;
+  /** Notice ids already handed to `onNotice`. */
+  dispatched: Set<string>;
+  health: MonitorStatus;
+}
+
+/** The notice sources, each on its own schedule; `interval` is the loop's wake-up. */
+function createSources(interval: number, noticeUrl: string | undefined): Source[] {
+  const source = (request: string, parse: Source["parse"], everyMs: number): Source => ({
+    request,
+    path: redactUrl(request),
+    parse,
+    // An operator who slows POLL_INTERVAL down slows every source down with it.
+    everyMs: Math.max(interval, everyMs),
+    dueAt: -Infinity,
+    failures: 0,
+    // Until it fails, a source counts as answering: on the first round after a restart,
+    // termination-time's notice still waits for instance-action's (stop or hibernate).
+    healthy: true,
+  });
+  const instanceAction = source(
+    NOTICE_PATHS.instanceAction,
+    asList(parseInstanceAction),
+    interval,
+  );
+  const terminationTime = source(
+    noticeUrl ?? NOTICE_PATHS.terminationTime,
+    asList(parseTerminationTime),
+    interval,
+  );
+  // instance-action knows stop/hibernate, termination-time does not: for the same notice id the
+  // former's answer is the one dispatched.
+  terminationTime.defersTo = instanceAction;
+  const sources: Source[] = [
+    instanceAction,
+    terminationTime,
+    source(NOTICE_PATHS.rebalance, asList(parseRebalance), SOURCE_INTERVALS_MS.rebalance),
+    source(
+      NOTICE_PATHS.scheduledEvents,
+      parseScheduledEvents,
+      SOURCE_INTERVALS_MS.scheduledEvents,
+    ),
+    source(
+      NOTICE_PATHS.lifecycleState,
+      asList(parseLifecycleState),
+      SOURCE_INTERVALS_MS.lifecycleState,
+    ),
+  ];
+  return sources;
+}
+
+/** Ask one source and parse its answer; never rejects. */
+async function poll(ctx: Polling, source: Source, signal?: AbortSignal): Promise<Outcome> {
+  let body: string;
+  try {
+    const res = await ctx.imds.get(source.request, { signal });
+    if (res.status === 404) return EMPTY;
+    body = res.body;
+  } catch (error) {
+    return { ok: false, kind: errorKind(error), error, answered: false };
+  }
+  try {
+    return { ok: true, notices: source.parse(body, ctx.now(), ctx.safetyMarginMs) };
+  } catch (error) {
+    return { ok: false, kind: errorKind(error), error, answered: true };
+  }
+}
+
+/** Log a failure streak once (again when its kind changes) and its recovery. */
+function track(ctx: Polling, source: Source, outcome: Outcome): void {
+  const { logger, metrics } = ctx;
+  const streak = source.streak;
+  if (outcome.ok) {
+    if (streak) {
+      logger.info("IMDS poll recovered", { path: source.path, failures: streak.failures });
+      source.streak = undefined;
+    }
+    return;
+  }
+  metrics?.inc("sth_imds_poll_errors_total", { kind: outcome.kind });
+  const fields = { path: source.path, kind: outcome.kind, error: outcome.error };
+  if (!streak) {
+    source.streak = { failures: 1, kind: outcome.kind };
+    logger.warn("IMDS poll failed", fields);
+  } else if (streak.kind !== outcome.kind) {
+    streak.failures++;
+    streak.kind = outcome.kind;
+    logger.warn("IMDS poll failed", { ...fields, failures: streak.failures });
+  } else {
+    streak.failures++;
+    logger.debug("IMDS poll still failing", { ...fields, failures: streak.failures });
+  }
+}
+
+/** When this source is asked next: its interval, or its own backoff while IMDS misbehaves. */
+function reschedule(source: Source, outcome: Outcome, startedAt: number): void {
+  // A malformed answer is IMDS answering: asking again sooner or later changes nothing.
+  const unanswered = !outcome.ok && !outcome.answered;
+  source.failures = unanswered ? Math.min(source.failures + 1, 30) : 0;
+  const delay = Math.min(
+    source.everyMs * 2 ** source.failures,
+    Math.max(source.everyMs, MAX_BACKOFF_MS),
+  );
+  source.dueAt = startedAt + delay;
+  source.healthy = outcome.ok;
+}
+
+/** Hand a new notice to `onNotice`, not awaited; what it throws or rejects is logged. */
+function dispatch(ctx: Polling, notice: Notice): void {
+  const { logger, onNotice } = ctx;
+  ctx.dispatched.add(notice.id);
+  logger.info("notice received", {
+    id: notice.id,
+    kind: notice.kind,
+    action: notice.action,
+    noticeTime: notice.noticeTime,
+    deadline: notice.deadline,
+  });
+  const report = (error: unknown) =>
+    logger.error("notice handler failed", { id: notice.id, error });
+  try {
+    const result = onNotice(notice);
+    if (result) Promise.resolve(result).catch(report);
+  } catch (error) {
+    report(error);
+  }
+}
+
+/** Start one poll of `source`; it settles (logs, reschedules, dispatches) on its own. */
+function launch(
+  ctx: Polling,
+  source: Source,
+  startedAt: number,
+  signal?: AbortSignal,
+): Promise<Outcome> {
+  // Captured before this poll starts: was the source it defers to healthy a moment ago?
+  const leader = source.defersTo;
+  const leaderPoll = leader?.healthy ? leader.inFlight : undefined;
+  const running = poll(ctx, source, signal).then(async (outcome) => {
+    if (signal?.aborted) return outcome;
+    if (outcome.ok || outcome.answered) {
+      ctx.health.lastSuccessAt = ctx.now().getTime();
+      ctx.metrics?.set(
+        "sth_last_successful_poll_timestamp_seconds",
+        ctx.health.lastSuccessAt / 1000,
+      );
+    }
+    track(ctx, source, outcome);
+    reschedule(source, outcome, startedAt);
+    if (outcome.ok && outcome.notices.length > 0) {
+      // Bounded by the IMDS request timeout, and only while the leader answers normally.
+      if (leaderPoll) await leaderPoll;
+      for (const notice of outcome.notices) {
+        if (!ctx.dispatched.has(notice.id)) dispatch(ctx, notice);
+      }
+    }
+    return outcome;
+  }).finally(() => {
+    if (source.inFlight === running) source.inFlight = undefined;
+  });
+  source.inFlight = running;
+  return running;
+}
+
+/** Count a round once every poll it started has settled; log an empty one at debug. */
+function finishRound(
+  ctx: Polling,
+  polls: Promise<Outcome>[],
+  signal?: AbortSignal,
+): Promise<Outcome[]> {
+  return Promise.all(polls).then((outcomes) => {
+    if (signal?.aborted) return outcomes;
+    ctx.metrics?.inc("sth_imds_polls_total");
+    if (outcomes.every((o) => o.ok && o.notices.length === 0)) {
+      ctx.logger.debug("IMDS poll found no notice");
+    }
+    return outcomes;
+  });
+}
+
 /**
  * Create the poll loop over an IMDS client. Each source runs on its own schedule
  * ({@linkcode SOURCE_INTERVALS_MS}) with its own backoff, so a failing or hanging path never
@@ -426,179 +613,37 @@ function errorKind(err: unknown): string {
  * ```
  */
 export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
-  const { logger, metrics, onNotice, safetyMarginMs } = options;
   const interval = options.pollIntervalMs;
   if (!Number.isFinite(interval) || interval <= 0) {
     throw new RangeError(`pollIntervalMs must be a positive number, got ${interval}`);
   }
   const now = options.now ?? (() => new Date());
   const sleep = options.sleep ?? realSleep;
+  const ctx: Polling = {
+    imds,
+    logger: options.logger,
+    metrics: options.metrics,
+    onNotice: options.onNotice,
+    now,
+    safetyMarginMs: options.safetyMarginMs,
+    dispatched: new Set<string>(),
+    // On the real clock, unlike the schedules: the probes compare it with their own wall clock.
+    health: { lastRoundAt: now().getTime() },
+  };
   // Schedules run on the loop's own clock, the sum of its sleeps, not on the wall clock: a clock
   // stepped back by an hour (NTP, a VM resumed) must not stop spot polling for an hour. A source
   // is due at the first wake-up within half an interval of its time, which also absorbs the
   // rounding of fractional intervals (POLL_INTERVAL=0.15).
   let loopClock = 0;
-  // On the real clock, unlike the schedules: the probes compare it with their own wall clock.
-  const health: MonitorStatus = { lastRoundAt: now().getTime() };
   const slack = interval / 2;
-  const source = (request: string, parse: Source["parse"], everyMs: number): Source => ({
-    request,
-    path: redactUrl(request),
-    parse,
-    // An operator who slows POLL_INTERVAL down slows every source down with it.
-    everyMs: Math.max(interval, everyMs),
-    dueAt: -Infinity,
-    failures: 0,
-    // Until it fails, a source counts as answering: on the first round after a restart,
-    // termination-time's notice still waits for instance-action's (stop or hibernate).
-    healthy: true,
-  });
-  const instanceAction = source(
-    NOTICE_PATHS.instanceAction,
-    asList(parseInstanceAction),
-    interval,
-  );
-  const terminationTime = source(
-    options.noticeUrl ?? NOTICE_PATHS.terminationTime,
-    asList(parseTerminationTime),
-    interval,
-  );
-  // instance-action knows stop/hibernate, termination-time does not: for the same notice id the
-  // former's answer is the one dispatched.
-  terminationTime.defersTo = instanceAction;
-  const sources: Source[] = [
-    instanceAction,
-    terminationTime,
-    source(NOTICE_PATHS.rebalance, asList(parseRebalance), SOURCE_INTERVALS_MS.rebalance),
-    source(
-      NOTICE_PATHS.scheduledEvents,
-      parseScheduledEvents,
-      SOURCE_INTERVALS_MS.scheduledEvents,
-    ),
-    source(
-      NOTICE_PATHS.lifecycleState,
-      asList(parseLifecycleState),
-      SOURCE_INTERVALS_MS.lifecycleState,
-    ),
-  ];
-  const dispatched = new Set<string>();
-
-  async function poll(source: Source, signal?: AbortSignal): Promise<Outcome> {
-    let body: string;
-    try {
-      const res = await imds.get(source.request, { signal });
-      if (res.status === 404) return EMPTY;
-      body = res.body;
-    } catch (error) {
-      return { ok: false, kind: errorKind(error), error, answered: false };
-    }
-    try {
-      return { ok: true, notices: source.parse(body, now(), safetyMarginMs) };
-    } catch (error) {
-      return { ok: false, kind: errorKind(error), error, answered: true };
-    }
-  }
-
-  function track(source: Source, outcome: Outcome): void {
-    const streak = source.streak;
-    if (outcome.ok) {
-      if (streak) {
-        logger.info("IMDS poll recovered", { path: source.path, failures: streak.failures });
-        source.streak = undefined;
-      }
-      return;
-    }
-    metrics?.inc("sth_imds_poll_errors_total", { kind: outcome.kind });
-    const fields = { path: source.path, kind: outcome.kind, error: outcome.error };
-    if (!streak) {
-      source.streak = { failures: 1, kind: outcome.kind };
-      logger.warn("IMDS poll failed", fields);
-    } else if (streak.kind !== outcome.kind) {
-      streak.failures++;
-      streak.kind = outcome.kind;
-      logger.warn("IMDS poll failed", { ...fields, failures: streak.failures });
-    } else {
-      streak.failures++;
-      logger.debug("IMDS poll still failing", { ...fields, failures: streak.failures });
-    }
-  }
-
-  /** When this source is asked next: its interval, or its own backoff while IMDS misbehaves. */
-  function reschedule(source: Source, outcome: Outcome, startedAt: number): void {
-    // A malformed answer is IMDS answering: asking again sooner or later changes nothing.
-    const unanswered = !outcome.ok && !outcome.answered;
-    source.failures = unanswered ? Math.min(source.failures + 1, 30) : 0;
-    const delay = Math.min(
-      source.everyMs * 2 ** source.failures,
-      Math.max(source.everyMs, MAX_BACKOFF_MS),
-    );
-    source.dueAt = startedAt + delay;
-    source.healthy = outcome.ok;
-  }
-
-  function dispatch(notice: Notice): void {
-    dispatched.add(notice.id);
-    logger.info("notice received", {
-      id: notice.id,
-      kind: notice.kind,
-      action: notice.action,
-      noticeTime: notice.noticeTime,
-      deadline: notice.deadline,
-    });
-    const report = (error: unknown) =>
-      logger.error("notice handler failed", { id: notice.id, error });
-    try {
-      const result = onNotice(notice);
-      if (result) Promise.resolve(result).catch(report);
-    } catch (error) {
-      report(error);
-    }
-  }
-
-  /** Start one poll of `source`; it settles (logs, reschedules, dispatches) on its own. */
-  function launch(source: Source, startedAt: number, signal?: AbortSignal): Promise<Outcome> {
-    // Captured before this poll starts: was the source it defers to healthy a moment ago?
-    const leader = source.defersTo;
-    const leaderPoll = leader?.healthy ? leader.inFlight : undefined;
-    const running = poll(source, signal).then(async (outcome) => {
-      if (signal?.aborted) return outcome;
-      if (outcome.ok || outcome.answered) {
-        health.lastSuccessAt = now().getTime();
-        metrics?.set("sth_last_successful_poll_timestamp_seconds", health.lastSuccessAt / 1000);
-      }
-      track(source, outcome);
-      reschedule(source, outcome, startedAt);
-      if (outcome.ok && outcome.notices.length > 0) {
-        // Bounded by the IMDS request timeout, and only while the leader answers normally.
-        if (leaderPoll) await leaderPoll;
-        for (const notice of outcome.notices) if (!dispatched.has(notice.id)) dispatch(notice);
-      }
-      return outcome;
-    }).finally(() => {
-      if (source.inFlight === running) source.inFlight = undefined;
-    });
-    source.inFlight = running;
-    return running;
-  }
-
-  /** Count a round once every poll it started has settled; log an empty one at debug. */
-  function finishRound(polls: Promise<Outcome>[], signal?: AbortSignal): Promise<Outcome[]> {
-    return Promise.all(polls).then((outcomes) => {
-      if (signal?.aborted) return outcomes;
-      metrics?.inc("sth_imds_polls_total");
-      if (outcomes.every((o) => o.ok && o.notices.length === 0)) {
-        logger.debug("IMDS poll found no notice");
-      }
-      return outcomes;
-    });
-  }
+  const sources = createSources(interval, options.noticeUrl);
 
   return {
-    status: () => ({ ...health }),
+    status: () => ({ ...ctx.health }),
     async pollOnce(signal) {
       const startedAt = loopClock;
-      const polls = sources.map((s) => s.inFlight ?? launch(s, startedAt, signal));
-      const outcomes = await finishRound(polls, signal);
+      const polls = sources.map((s) => s.inFlight ?? launch(ctx, s, startedAt, signal));
+      const outcomes = await finishRound(ctx, polls, signal);
       if (signal?.aborted) return [];
       const found = new Map<string, Notice>();
       for (const outcome of outcomes) {
@@ -613,11 +658,11 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
         const at = loopClock;
         const polls: Promise<Outcome>[] = [];
         for (const s of sources) {
-          if (!s.inFlight && at + slack >= s.dueAt) polls.push(launch(s, at, signal));
+          if (!s.inFlight && at + slack >= s.dueAt) polls.push(launch(ctx, s, at, signal));
         }
-        health.lastRoundAt = now().getTime();
+        ctx.health.lastRoundAt = ctx.now().getTime();
         if (polls.length > 0) {
-          const round = finishRound(polls, signal).finally(() => rounds.delete(round));
+          const round = finishRound(ctx, polls, signal).finally(() => rounds.delete(round));
           rounds.add(round);
         }
         try {
