@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../../dev_deps.ts";
 import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
