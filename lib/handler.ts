@@ -24,6 +24,7 @@ import {
   kubeErrorKind,
   kubeFix,
   PERMANENT_KINDS,
+  requestOf,
 } from "./kube_errors.ts";
 import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
@@ -226,7 +227,9 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   /** One `error` line for a permanent failure, naming the fix; counted by kind and step. */
   function permanent(step: string, error: unknown, context: { verb: string; resource: string }) {
     const kind = kubeErrorKind(error);
-    const fix = kubeFix(kind, { ...context, kubeconfigPath: options.kubeconfigPath });
+    // The request that failed names the grant better than the step that made it.
+    const request = requestOf(message(error)) ?? context;
+    const fix = kubeFix(kind, { ...request, kubeconfigPath: options.kubeconfigPath });
     deps.metrics?.inc("sth_kube_errors_total", { step, kind });
     logger.error(`${step} failed for good; not retrying`, { kind, error: message(error), fix });
     return `${message(error)} — fix: ${fix}`;
