@@ -376,13 +376,13 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     context: { verb: string; resource: string },
   ): DrainReport {
     const reason = notRunReason(error, fallback);
-    const text = reason === "api-unreachable"
-      ? (logger.error(`${step}: Kubernetes API unreachable until the deadline`, {
-        error: message(error),
-      }),
-        message(error))
-      : permanent(step, error, context);
-    return { status: "not-run", reason, message: text };
+    if (reason !== "api-unreachable") {
+      return { status: "not-run", reason, message: permanent(step, error, context) };
+    }
+    logger.error(`${step}: Kubernetes API unreachable until the deadline`, {
+      error: message(error),
+    });
+    return { status: "not-run", reason, message: message(error) };
   }
 
   /** The Kubernetes branch: cordon first (bounded wait), then drain with the normal grace. */
@@ -391,7 +391,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     known: { node: string; view: NodeView },
     plan: Step[],
     resumed: boolean,
-  ): Promise<{ node: string; cordon?: CordonReport; drain?: DrainReport; marked: boolean }> {
+  ): Promise<{ node: string; cordon?: CordonReport; drain?: DrainReport }> {
     let node = known.node;
     if (node === "unknown") {
       try {
@@ -401,16 +401,11 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
           verb: "get",
           resource: "pods",
         });
-        return { node, drain: plan.includes("drain") ? report : undefined, marked: false };
+        return { node, drain: plan.includes("drain") ? report : undefined };
       }
     }
-    let marked = false;
     let cordonErrorKind: KubeErrorKind | undefined;
-    const cordoned = cordon(notice, node, plan, known.view).then(
-      (report) => {
-        marked = true;
-        return report;
-      },
+    const cordoned = cordon(notice, node, plan, known.view).catch(
       (error): CordonReport => {
         const kind = kubeErrorKind(error);
         cordonErrorKind = kind;
@@ -444,7 +439,6 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       node,
       cordon: plan.includes("cordon") ? cordonReport : undefined,
       drain: drainResult,
-      marked,
     };
   }
 
@@ -561,7 +555,6 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       logger.error("unexpected failure in the Kubernetes steps", { error: message(error) });
       return {
         node: known.node,
-        marked: false,
         drain: plan.includes("drain")
           ? {
             status: "not-run" as const,
