@@ -147,7 +147,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     ownPod,
     cluster: config.cluster,
     dryRun: config.dryRun,
-    rebalanceAction: config.rebalanceAction,
+    actions: config.actions,
     detachAsg: config.detachAsg,
     gracePeriodSeconds: config.gracePeriodSeconds,
     awsRegion: config.awsRegion,

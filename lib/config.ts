@@ -8,11 +8,7 @@
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
-
-/** What a rebalance recommendation triggers. */
-export type RebalanceAction = "notify" | "cordon" | "drain";
-/** Values accepted by `REBALANCE_ACTION`. */
-export const REBALANCE_ACTIONS: readonly RebalanceAction[] = ["notify", "cordon", "drain"];
+import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
 
 /** The resolved configuration. */
 export interface Config {
@@ -23,7 +19,8 @@ export interface Config {
   pollIntervalMs: number;
   gracePeriodSeconds?: number;
   detachAsg: boolean;
-  rebalanceAction: RebalanceAction;
+  /** What each kind of notice triggers (`SPOT_ACTION`, `MAINTENANCE_ACTION`, ...; lib/policy.ts). */
+  actions: Actions;
   imdsEndpoint: string;
   imdsV1Disabled: boolean;
   /** The old script's NOTICE_URL: polled as the legacy termination-time endpoint. */
@@ -78,11 +75,11 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     default: "off",
     description: "any value but 'false' detaches the instance from its Auto Scaling group",
   },
-  {
-    name: "REBALANCE_ACTION",
-    default: "notify",
-    description: "on a rebalance recommendation: notify, cordon or drain",
-  },
+  ...ACTION_RULES.map((r) => ({
+    name: r.variable,
+    default: r.default,
+    description: `on a ${r.description}: notify, cordon or drain`,
+  })),
   {
     name: "AWS_EC2_METADATA_SERVICE_ENDPOINT",
     default: "http://169.254.169.254",
@@ -219,9 +216,12 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
       logLevel = "debug";
     }
   }
-  const rebalanceAction = env.REBALANCE_ACTION === undefined
-    ? "notify"
-    : parseChoice("REBALANCE_ACTION", env.REBALANCE_ACTION, REBALANCE_ACTIONS, errors);
+  const actions = Object.fromEntries(ACTION_RULES.map((r) => [
+    r.kind,
+    env[r.variable] === undefined
+      ? r.default
+      : parseChoice(r.variable, env[r.variable], ACTIONS, errors),
+  ])) as Actions;
   const imdsV1Disabled = parseBool(
     "AWS_EC2_METADATA_V1_DISABLED",
     env.AWS_EC2_METADATA_V1_DISABLED,
@@ -266,7 +266,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
       pollIntervalMs: Math.round(pollSeconds! * 1000),
       gracePeriodSeconds: grace,
       detachAsg,
-      rebalanceAction: rebalanceAction!,
+      actions,
       imdsEndpoint: imdsEndpoint!,
       imdsV1Disabled,
       noticeUrl,

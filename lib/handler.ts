@@ -12,7 +12,6 @@
  * @module
  */
 
-import type { RebalanceAction } from "./config.ts";
 import type { AsgDetacher } from "./asg.ts";
 import type { Drainer } from "./drain.ts";
 import { selectPods } from "./drain.ts";
@@ -24,7 +23,7 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Notice } from "./notice.ts";
 import type { Message, Notifier, NotifyContext } from "./notify.ts";
-import { planFor, type Step } from "./policy.ts";
+import { type Actions, planFor, type Step } from "./policy.ts";
 import {
   type AsgResult,
   type CordonReport,
@@ -82,7 +81,8 @@ export interface HandlerOptions {
   ownPod?: PodRef;
   cluster?: string;
   dryRun: boolean;
-  rebalanceAction: RebalanceAction;
+  /** What each kind of notice triggers; lib/policy.ts. */
+  actions: Actions;
   detachAsg: boolean;
   gracePeriodSeconds?: number;
   awsRegion?: string;
@@ -164,7 +164,7 @@ interface NodeView {
  *
  * @example
  * ```ts
- * const handler = createHandler(deps, { nodeName: "ip-10-0-0-1", dryRun: false, rebalanceAction: "notify", detachAsg: true });
+ * const handler = createHandler(deps, { nodeName: "ip-10-0-0-1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: true });
  * await handler.handle(notice);
  * ```
  */

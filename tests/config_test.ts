@@ -10,7 +10,12 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config!.pollIntervalMs, 1000);
   assert.equal(config!.gracePeriodSeconds, undefined);
   assert.equal(config!.detachAsg, false);
-  assert.equal(config!.rebalanceAction, "notify");
+  assert.deepEqual(config!.actions, {
+    "spot-interruption": "drain",
+    "scheduled-maintenance": "drain",
+    "asg-termination": "drain",
+    "rebalance-recommendation": "notify",
+  });
   assert.equal(config!.imdsEndpoint, "http://169.254.169.254");
   assert.equal(config!.imdsV1Disabled, false);
   assert.equal(config!.dryRun, false);
@@ -45,7 +50,7 @@ Deno.test("loadConfig reads every core variable", () => {
   assert.equal(config!.pollIntervalMs, 500);
   assert.equal(config!.gracePeriodSeconds, 30);
   assert.equal(config!.detachAsg, true);
-  assert.equal(config!.rebalanceAction, "drain");
+  assert.equal(config!.actions["rebalance-recommendation"], "drain");
   assert.equal(config!.imdsEndpoint, "http://127.0.0.1:1338", "trailing slash is dropped");
   assert.equal(config!.imdsV1Disabled, true);
   assert.equal(config!.noticeUrl, "http://127.0.0.1:1338/latest/meta-data/spot/termination-time");
@@ -58,6 +63,26 @@ Deno.test("loadConfig reads every core variable", () => {
   assert.equal(config!.metricsPort, 0);
   assert.equal(config!.podName, "sth-abc");
   assert.equal(config!.cluster, "prod");
+});
+
+Deno.test("loadConfig reads one action per kind of notice", () => {
+  const { config, errors } = loadConfig({
+    ...NODE,
+    SPOT_ACTION: "notify",
+    MAINTENANCE_ACTION: "Cordon",
+    ASG_ACTION: " drain ",
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(config!.actions, {
+    "spot-interruption": "notify",
+    "scheduled-maintenance": "cordon",
+    "asg-termination": "drain",
+    "rebalance-recommendation": "notify",
+  });
+  const bad = loadConfig({ ...NODE, ASG_ACTION: "terminate" }).errors;
+  assert.deepEqual(bad, [
+    'ASG_ACTION: expected one of notify, cordon, drain, got "terminate"',
+  ]);
 });
 
 Deno.test("loadConfig turns DETACH_ASG on for any value but false, as the old script did", () => {
@@ -87,6 +112,7 @@ Deno.test("loadConfig reports every invalid value at once, one line each naming 
     LOG_FORMAT: "xml",
     LOG_LEVEL: "loud",
     REBALANCE_ACTION: "panic",
+    SPOT_ACTION: "evict",
     AWS_EC2_METADATA_V1_DISABLED: "maybe",
     DRY_RUN: "perhaps",
     VERBOSE: "very",
@@ -108,6 +134,7 @@ Deno.test("loadConfig reports every invalid value at once, one line each naming 
     "NOTICE_URL",
     "POLL_INTERVAL",
     "REBALANCE_ACTION",
+    "SPOT_ACTION",
     "VERBOSE",
   ]);
   assert.match(errors.find((e) => e.startsWith("POLL_INTERVAL"))!, /"fast"/);

@@ -7,6 +7,7 @@ import type { Notice, NoticeKind } from "../lib/notice.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
 import type { AsgResult, DrainResult } from "../lib/report.ts";
 import { KubeError } from "../lib/kube_errors.ts";
+import { DEFAULT_ACTIONS } from "../lib/policy.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 
@@ -158,7 +159,7 @@ function setup(
   }, {
     nodeName: "n1",
     dryRun: false,
-    rebalanceAction: "notify",
+    actions: DEFAULT_ACTIONS,
     detachAsg: true,
     ...options,
   });
@@ -272,7 +273,7 @@ Deno.test("handler only notifies on a rebalance recommendation by default", asyn
 });
 
 Deno.test("handler cordons without draining when REBALANCE_ACTION=cordon", async () => {
-  const s = setup({ rebalanceAction: "cordon" });
+  const s = setup({ actions: { ...DEFAULT_ACTIONS, "rebalance-recommendation": "cordon" } });
   await s.handler.handle(notice("rebalance-recommendation", "rebalance"));
   assert.equal(s.node.unschedulable, true);
   assert.equal(s.drains.length, 0);
@@ -348,7 +349,7 @@ Deno.test("handler notifies even when the Kubernetes API cannot be reached", asy
       t += ms;
       return Promise.resolve();
     },
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
   const report = await handler.handle(notice());
   assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
   assert.equal(n.sent[0].context.instanceId, "unknown");
@@ -385,7 +386,7 @@ Deno.test("handler reports a failed detach when the detacher cannot be created",
     notifier: n.notifier,
     identity: () => Promise.reject(new Error("IMDS down")),
     logger: createMemoryLogger(),
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: true });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: true });
   const report = await handler.handle(notice());
   assert.equal(report!.asg!.status, "failed");
   assert.match(report!.asg!.message!, /region/);
@@ -421,7 +422,7 @@ Deno.test("handler sends the start message and detaches while the Kubernetes API
   }, {
     nodeName: "n1",
     dryRun: false,
-    rebalanceAction: "notify",
+    actions: DEFAULT_ACTIONS,
     detachAsg: true,
     stateReadMs: 5,
   });
@@ -477,7 +478,7 @@ for (
       identity: () => Promise.reject(new Error("IMDS down")),
       logger,
       metrics,
-    }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+    }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
     const report = await handler.handle(notice());
     assert.equal(lists, 1);
     assert.deepEqual(
