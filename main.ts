@@ -149,6 +149,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     dryRun: config.dryRun,
     actions: config.actions,
     detachAsg: config.detachAsg,
+    excludeFromLoadBalancers: config.excludeFromLoadBalancers,
     gracePeriodSeconds: config.gracePeriodSeconds,
     awsRegion: config.awsRegion,
     kubeconfigPath: config.kubeconfigPath,

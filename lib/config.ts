@@ -19,6 +19,8 @@ export interface Config {
   pollIntervalMs: number;
   gracePeriodSeconds?: number;
   detachAsg: boolean;
+  /** Label cordoned nodes `node.kubernetes.io/exclude-from-external-load-balancers`. */
+  excludeFromLoadBalancers: boolean;
   /** What each kind of notice triggers (`SPOT_ACTION`, `MAINTENANCE_ACTION`, ...; lib/policy.ts). */
   actions: Actions;
   imdsEndpoint: string;
@@ -80,6 +82,12 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     default: r.default,
     description: `on a ${r.description}: notify, cordon or drain`,
   })),
+  {
+    name: "EXCLUDE_FROM_LOAD_BALANCERS",
+    default: "true",
+    description:
+      "label a node it cordons node.kubernetes.io/exclude-from-external-load-balancers (removed on return)",
+  },
   {
     name: "AWS_EC2_METADATA_SERVICE_ENDPOINT",
     default: "http://169.254.169.254",
@@ -228,6 +236,10 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
     errors,
   );
   const dryRun = parseBool("DRY_RUN", env.DRY_RUN, errors);
+  // On by default: a node about to go in two minutes should leave the load balancers' targets
+  // now, not when its instance stops answering health checks (README, "Load balancers").
+  const excludeFromLoadBalancers = env.EXCLUDE_FROM_LOAD_BALANCERS === undefined ||
+    parseBool("EXCLUDE_FROM_LOAD_BALANCERS", env.EXCLUDE_FROM_LOAD_BALANCERS, errors);
   // Old-script compatibility: DETACH_ASG=true, =yes, =1 or even =my-asg all meant "on".
   const detachAsg = env.DETACH_ASG !== undefined && env.DETACH_ASG.trim().toLowerCase() !== "false";
 
@@ -266,6 +278,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
       pollIntervalMs: Math.round(pollSeconds! * 1000),
       gracePeriodSeconds: grace,
       detachAsg,
+      excludeFromLoadBalancers,
       actions,
       imdsEndpoint: imdsEndpoint!,
       imdsV1Disabled,

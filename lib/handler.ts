@@ -47,15 +47,47 @@ export const STATE_READ_MS = 1_000;
  */
 export const CORDON_WAIT_MS = 5_000;
 
+/**
+ * The label that takes a node out of external load balancers' target lists at once (service
+ * controller, AWS Load Balancer Controller), where a cordon alone does not since Kubernetes 1.19.
+ */
+export const LB_EXCLUSION_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
+
+/**
+ * Where a notice stands on the node: `announced` (a maintenance event told, its action not yet
+ * due), `started`, `done`, `failed`, `canceled` (an announced event completed or was canceled
+ * before its time) and `returned` (the node came back and the handler undid its cordon).
+ */
+export type HandledPhase = "announced" | "started" | "done" | "failed" | "canceled" | "returned";
+const PHASES: readonly HandledPhase[] = [
+  "announced",
+  "started",
+  "done",
+  "failed",
+  "canceled",
+  "returned",
+];
+
+/** Phases after which a notice needs nothing more (the node's return is node_return.ts's). */
+const FINAL_PHASES: ReadonlySet<HandledPhase> = new Set(["done", "failed", "canceled", "returned"]);
+
 /** What the node annotation records about a notice. */
 export interface HandledState {
   id: string;
-  phase: "started" | "done" | "failed";
+  phase: HandledPhase;
   at: string;
   /** The node's boot ID when the handler cordoned it; a new one means the machine came back. */
   bootId?: string;
   /** Whether someone else had cordoned the node before; then it is never uncordoned by us. */
   wasUnschedulable?: boolean;
+  /** The plan cordoned and tainted the node: only then does the node's return undo anything. */
+  cordoned?: boolean;
+  /** The handler added {@linkcode LB_EXCLUSION_LABEL} (it was not there): only then is it removed. */
+  lbLabelAdded?: boolean;
+  /** AWS's detail (`terminate`, `system-reboot`, ...), for messages after a restart. */
+  action?: string;
+  /** The notice's time (RFC 3339), for messages after a restart. */
+  noticeTime?: string;
 }
 
 /** Side effects the handler needs; all replaceable by fakes. */
@@ -92,6 +124,8 @@ export interface HandlerOptions {
   stateReadMs?: number;
   /** Overrides {@linkcode CORDON_WAIT_MS} (tests). */
   cordonWaitMs?: number;
+  /** Label the node {@linkcode LB_EXCLUSION_LABEL} in the cordon's PATCH (EXCLUDE_FROM_LOAD_BALANCERS). */
+  excludeFromLoadBalancers?: boolean;
 }
 
 /** Acts on notices. */
@@ -121,7 +155,7 @@ export function parseHandledState(value: string | undefined): HandledState | und
   if (!value) return undefined;
   try {
     const v = JSON.parse(value);
-    if (typeof v?.id === "string" && ["started", "done", "failed"].includes(v.phase)) return v;
+    if (typeof v?.id === "string" && PHASES.includes(v.phase)) return v;
   } catch {
     // A hand-edited or foreign annotation must not block handling.
   }
@@ -282,13 +316,34 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     }
   }
 
-  function state(notice: Notice, phase: HandledState["phase"], view: NodeView): string {
-    const value: HandledState = { id: notice.id, phase, at: now().toISOString() };
-    const bootId = view.previous?.bootId ?? view.info?.bootId;
+  function state(notice: Notice, phase: HandledPhase, view: NodeView, plan: Step[]): string {
+    const value: HandledState = {
+      id: notice.id,
+      phase,
+      at: now().toISOString(),
+      action: notice.action,
+      noticeTime: notice.noticeTime.toISOString(),
+    };
+    // What was true before this handler touched the node comes from the first run of this very
+    // notice; another notice's record (an earlier boot, an announcement) says nothing about it.
+    const prev = view.previous?.id === notice.id && view.previous.phase !== "announced"
+      ? view.previous
+      : undefined;
+    const bootId = prev?.bootId ?? view.info?.bootId;
     if (bootId) value.bootId = bootId;
-    const was = view.previous?.wasUnschedulable ?? view.info?.unschedulable;
+    const was = prev?.wasUnschedulable ?? view.info?.unschedulable;
     if (was !== undefined) value.wasUnschedulable = was;
+    const cordoned = prev?.cordoned === true || plan.includes("cordon");
+    if (cordoned) value.cordoned = true;
+    const added = prev?.lbLabelAdded ??
+      (cordoned && addsLbLabel(view.info));
+    if (added) value.lbLabelAdded = true;
     return JSON.stringify(value);
+  }
+
+  function addsLbLabel(info: NodeInfo | undefined): boolean {
+    return options.excludeFromLoadBalancers === true && info !== undefined &&
+      !(LB_EXCLUSION_LABEL in info.labels);
   }
 
   /** Cordon, taint and mark the node `started`, retrying transient errors until the deadline. */
@@ -302,15 +357,23 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     // The taint list is replaced by a merge patch, so it needs the node's current taints.
     const info = view.info ??
       await retryUntil(() => core.getNode(node), retryOptions(notice.deadline, "read node"));
-    const fresh = { ...view, info };
+    // The final mark records the same before-state (boot ID, cordon, label) as this one.
+    view.info ??= info;
     const patch: NodePatch = {
-      annotations: { [annotationKey(notice.kind)]: state(notice, "started", fresh) },
+      annotations: { [annotationKey(notice.kind)]: state(notice, "started", view, plan) },
     };
     if (plan.includes("cordon")) patch.unschedulable = true;
     if (plan.includes("taint")) patch.taints = withTaint(info.taints, notice.kind);
+    // In the same PATCH as the cordon, so the node leaves the load balancers as it stops taking pods.
+    const label = plan.includes("cordon") && addsLbLabel(info);
+    if (label) patch.labels = { [LB_EXCLUSION_LABEL]: "true" };
     await retryUntil(() => core.patchNode(node, patch), retryOptions(notice.deadline, "cordon"));
     if (!plan.includes("cordon")) return undefined;
-    logger.info("node cordoned and tainted", { node, taint: TAINT_KEY });
+    logger.info("node cordoned and tainted", {
+      node,
+      taint: TAINT_KEY,
+      excludedFromLoadBalancers: label || undefined,
+    });
     return { status: "cordoned" };
   }
 
@@ -431,14 +494,20 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     };
   }
 
-  async function markFinal(notice: Notice, node: string, view: NodeView, failed: boolean) {
+  async function markFinal(
+    notice: Notice,
+    node: string,
+    view: NodeView,
+    plan: Step[],
+    failed: boolean,
+  ) {
     const phase = failed ? "failed" : "done";
     const core = await deps.kubeCore().catch(() => undefined);
     if (!core || node === "unknown") return;
     await retryUntil(
       () =>
         core.patchNode(node, {
-          annotations: { [annotationKey(notice.kind)]: state(notice, phase, view) },
+          annotations: { [annotationKey(notice.kind)]: state(notice, phase, view, plan) },
         }),
       {
         ...retryOptions(
@@ -511,7 +580,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       quickLook(notice),
     ]);
     const previous = known.view.previous;
-    if (previous?.id === notice.id && previous.phase !== "started") {
+    if (previous?.id === notice.id && FINAL_PHASES.has(previous.phase)) {
       logger.info("notice already handled before a restart; nothing to do", {
         node: known.node,
         id: notice.id,
@@ -519,7 +588,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       });
       return undefined;
     }
-    const resumed = previous?.id === notice.id;
+    const resumed = previous?.id === notice.id && previous.phase === "started";
     if (resumed) {
       logger.info("resuming a notice a previous run started", { node: known.node, id: notice.id });
     }
@@ -564,7 +633,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     await started;
     await send({ phase: "result", ...base, context: { ...context, node: k.node }, report });
     const failed = k.drain?.status === "not-run" || k.cordon?.status === "failed";
-    await markFinal(notice, k.node, known.view, failed);
+    await markFinal(notice, k.node, known.view, plan, failed);
     logNotice(notice, k.node, report);
     return report;
   }

@@ -10,6 +10,7 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config!.pollIntervalMs, 1000);
   assert.equal(config!.gracePeriodSeconds, undefined);
   assert.equal(config!.detachAsg, false);
+  assert.equal(config!.excludeFromLoadBalancers, true);
   assert.deepEqual(config!.actions, {
     "spot-interruption": "drain",
     "scheduled-maintenance": "drain",
@@ -34,6 +35,7 @@ Deno.test("loadConfig reads every core variable", () => {
     POLL_INTERVAL: "0.5",
     GRACE_PERIOD: "30",
     DETACH_ASG: "true",
+    EXCLUDE_FROM_LOAD_BALANCERS: "off",
     REBALANCE_ACTION: "DRAIN",
     AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1338/",
     AWS_EC2_METADATA_V1_DISABLED: "true",
@@ -50,6 +52,7 @@ Deno.test("loadConfig reads every core variable", () => {
   assert.equal(config!.pollIntervalMs, 500);
   assert.equal(config!.gracePeriodSeconds, 30);
   assert.equal(config!.detachAsg, true);
+  assert.equal(config!.excludeFromLoadBalancers, false);
   assert.equal(config!.actions["rebalance-recommendation"], "drain");
   assert.equal(config!.imdsEndpoint, "http://127.0.0.1:1338", "trailing slash is dropped");
   assert.equal(config!.imdsV1Disabled, true);

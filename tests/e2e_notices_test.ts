@@ -23,7 +23,7 @@ interface NodeObject {
     unschedulable?: boolean;
     taints?: Array<{ key: string; value?: string; effect: string }>;
   };
-  metadata: { annotations?: Record<string, string> };
+  metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
 }
 
 function events(requests: { path: string; body: string }[]): WebhookEventV1[] {
@@ -62,6 +62,12 @@ Deno.test("e2e: a spot interruption cordons, taints, drains, detaches and notifi
         node.metadata.annotations!["spot-termination-handler/spot-interruption"],
       );
       assert.equal(state.phase, "done");
+      assert.equal(
+        node.metadata.labels?.["node.kubernetes.io/exclude-from-external-load-balancers"],
+        "true",
+        "the node leaves external load balancers with the cordon",
+      );
+      assert.equal(state.lbLabelAdded, true);
 
       const evictions = stack.api.evictions();
       assert.deepEqual(

@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { annotationKey, createHandler, type HandlerOptions, TAINT_KEY } from "../lib/handler.ts";
+import {
+  annotationKey,
+  createHandler,
+  type HandlerOptions,
+  LB_EXCLUSION_LABEL,
+  TAINT_KEY,
+} from "../lib/handler.ts";
 import type { Kube, NodeInfo, PodInfo, Taint } from "../lib/kube.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
@@ -56,6 +62,10 @@ function fakeKube(
       for (const [k, v] of Object.entries(patch.annotations ?? {})) {
         if (v === null) delete node.annotations[k];
         else node.annotations[k] = v;
+      }
+      for (const [k, v] of Object.entries(patch.labels ?? {})) {
+        if (v === null) delete node.labels[k];
+        else node.labels[k] = v;
       }
       return Promise.resolve();
     },
@@ -515,4 +525,52 @@ Deno.test("handler records the boot ID and whether the node was cordoned before"
   const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
   assert.equal(state.bootId, "boot-1");
   assert.equal(state.wasUnschedulable, true);
+});
+
+Deno.test("handler labels the node out of external load balancers in the cordon's one PATCH", async () => {
+  const s = setup({ excludeFromLoadBalancers: true }, { bootId: "boot-1" });
+  await s.handler.handle(notice());
+  const patches = s.calls.filter((c) => c.startsWith("patchNode"));
+  assert.match(patches[0], /"unschedulable":true/);
+  assert.match(patches[0], new RegExp(`"labels":\\{"${LB_EXCLUSION_LABEL}":"true"\\}`));
+  assert.equal(s.node.labels[LB_EXCLUSION_LABEL], "true");
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.phase, "done");
+  assert.equal(state.cordoned, true);
+  assert.equal(state.lbLabelAdded, true, "the final mark keeps what the cordon added");
+});
+
+Deno.test("handler records that the load-balancer label was already there, so its return keeps it", async () => {
+  const s = setup({ excludeFromLoadBalancers: true });
+  s.node.labels[LB_EXCLUSION_LABEL] = "true";
+  await s.handler.handle(notice());
+  assert.ok(s.calls.filter((c) => c.startsWith("patchNode")).every((c) => !c.includes("labels")));
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.lbLabelAdded, undefined);
+});
+
+Deno.test("handler adds no load-balancer label when EXCLUDE_FROM_LOAD_BALANCERS is off or the plan does not cordon", async () => {
+  const off = setup({ excludeFromLoadBalancers: false });
+  await off.handler.handle(notice());
+  assert.equal(off.node.labels[LB_EXCLUSION_LABEL], undefined);
+  const notify = setup({ excludeFromLoadBalancers: true });
+  await notify.handler.handle(notice("rebalance-recommendation", "rebalance"));
+  assert.equal(notify.node.labels[LB_EXCLUSION_LABEL], undefined);
+  const state = JSON.parse(notify.node.annotations[annotationKey("rebalance-recommendation")]);
+  assert.equal(state.cordoned, undefined, "a notify-only notice never counts as our cordon");
+});
+
+Deno.test("handler takes the boot ID from the node, not from an earlier notice's record", async () => {
+  const s = setup({}, { bootId: "boot-2" });
+  s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({
+    id: "spot-interruption:2026-11-01T00:00:00Z",
+    phase: "returned",
+    at: "2026-11-01T00:00:00Z",
+    bootId: "boot-1",
+    wasUnschedulable: true,
+  });
+  await s.handler.handle(notice());
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.bootId, "boot-2");
+  assert.equal(state.wasUnschedulable, false);
 });
