@@ -17,6 +17,7 @@ import { type AwsCredentialEnv, createPreflight } from "./lib/preflight.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
+import { createScheduler } from "./lib/maintenance.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
 import { startServer } from "./lib/server.ts";
@@ -133,7 +134,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
     });
   }
 
+  const scheduler = createScheduler();
   const handler = createHandler({
+    scheduler,
     kubeCore,
     kube,
     drainer: (k) => createDrainer(k, { logger, metrics }),
@@ -150,6 +153,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     actions: config.actions,
     detachAsg: config.detachAsg,
     excludeFromLoadBalancers: config.excludeFromLoadBalancers,
+    maintenanceLeadMs: config.maintenanceLeadMs,
     gracePeriodSeconds: config.gracePeriodSeconds,
     awsRegion: config.awsRegion,
     kubeconfigPath: config.kubeconfigPath,
@@ -200,6 +204,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     },
   });
   await monitor.run(controller.signal);
+  scheduler.stop();
 
   logger.info("shutting down; finishing notices in flight");
   await handler.settled();

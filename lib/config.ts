@@ -9,6 +9,7 @@
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
 import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
+import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
 
 /** The resolved configuration. */
 export interface Config {
@@ -21,6 +22,8 @@ export interface Config {
   detachAsg: boolean;
   /** Label cordoned nodes `node.kubernetes.io/exclude-from-external-load-balancers`. */
   excludeFromLoadBalancers: boolean;
+  /** How long before a maintenance event's `NotBefore` its cordon and drain begin. */
+  maintenanceLeadMs: number;
   /** What each kind of notice triggers (`SPOT_ACTION`, `MAINTENANCE_ACTION`, ...; lib/policy.ts). */
   actions: Actions;
   imdsEndpoint: string;
@@ -82,6 +85,12 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     default: r.default,
     description: `on a ${r.description}: notify, cordon or drain`,
   })),
+  {
+    name: "MAINTENANCE_LEAD",
+    default: "15m",
+    description:
+      "scheduled maintenance: announce at once, cordon and drain this long before NotBefore",
+  },
   {
     name: "EXCLUDE_FROM_LOAD_BALANCERS",
     default: "true",
@@ -163,6 +172,28 @@ function parseUrl(name: string, value: string, errors: string[]): string | undef
   }
 }
 
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+const MAX_LEAD_MS = 7 * 86_400_000;
+
+/** `90s`, `10m`, `1h30m`, `0`: a duration in milliseconds, up to a week. */
+function parseDuration(name: string, value: string, errors: string[]): number | undefined {
+  const v = value.trim().toLowerCase();
+  const m = DURATION.exec(v);
+  if (v === "0") return 0;
+  if (!m || v === "") {
+    errors.push(
+      `${name}: expected a duration like 90s, 10m or 1h30m, got ${JSON.stringify(value)}`,
+    );
+    return undefined;
+  }
+  const ms = (Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 1000;
+  if (ms > MAX_LEAD_MS) {
+    errors.push(`${name}: at most 7 days (168h), got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return ms;
+}
+
 function parseChoice<T extends string>(
   name: string,
   value: string,
@@ -230,6 +261,9 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
       ? r.default
       : parseChoice(r.variable, env[r.variable], ACTIONS, errors),
   ])) as Actions;
+  const maintenanceLeadMs = env.MAINTENANCE_LEAD === undefined
+    ? DEFAULT_MAINTENANCE_LEAD_MS
+    : parseDuration("MAINTENANCE_LEAD", env.MAINTENANCE_LEAD, errors);
   const imdsV1Disabled = parseBool(
     "AWS_EC2_METADATA_V1_DISABLED",
     env.AWS_EC2_METADATA_V1_DISABLED,
@@ -279,6 +313,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
       gracePeriodSeconds: grace,
       detachAsg,
       excludeFromLoadBalancers,
+      maintenanceLeadMs: maintenanceLeadMs!,
       actions,
       imdsEndpoint: imdsEndpoint!,
       imdsV1Disabled,

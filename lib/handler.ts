@@ -20,6 +20,13 @@ import type { Kube, NodeInfo, NodePatch, PodRef, Taint } from "./kube.ts";
 import { type KubeErrorKind, kubeErrorKind, kubeFix, PERMANENT_KINDS } from "./kube_errors.ts";
 import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
+import {
+  actionTime,
+  createScheduler,
+  DEFAULT_MAINTENANCE_LEAD_MS,
+  isDue,
+  type Scheduler,
+} from "./maintenance.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Notice } from "./notice.ts";
 import type { Message, Notifier, NotifyContext } from "./notify.ts";
@@ -105,6 +112,8 @@ export interface HandlerDeps {
   metrics?: Metrics;
   now?: () => Date;
   sleep?: Sleep;
+  /** Holds announced maintenance events until their action time; real timers by default. */
+  scheduler?: Scheduler;
 }
 
 /** Options of {@linkcode createHandler}. */
@@ -126,6 +135,8 @@ export interface HandlerOptions {
   cordonWaitMs?: number;
   /** Label the node {@linkcode LB_EXCLUSION_LABEL} in the cordon's PATCH (EXCLUDE_FROM_LOAD_BALANCERS). */
   excludeFromLoadBalancers?: boolean;
+  /** How long before `NotBefore` a maintenance event's cordon and drain begin (MAINTENANCE_LEAD). */
+  maintenanceLeadMs?: number;
 }
 
 /** Acts on notices. */
@@ -136,6 +147,8 @@ export interface Handler {
   nodeName(): Promise<string>;
   /** Resolves when every notice in flight is finished. */
   settled(): Promise<void>;
+  /** Whether a notice is being handled right now (the node's return waits for it). */
+  busy(): boolean;
 }
 
 const UNKNOWN_IDENTITY: Identity = {
@@ -212,6 +225,10 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   let identityCache: Identity | undefined;
   const stateReadMs = options.stateReadMs ?? STATE_READ_MS;
   const cordonWaitMs = options.cordonWaitMs ?? CORDON_WAIT_MS;
+  const leadMs = options.maintenanceLeadMs ?? DEFAULT_MAINTENANCE_LEAD_MS;
+  const scheduler = deps.scheduler ?? createScheduler({ now });
+  // Announced in this process; the annotation says the same across restarts.
+  const announced = new Set<string>();
 
   function nodeName(): Promise<string> {
     if (resolvedNode) return Promise.resolve(resolvedNode);
@@ -547,12 +564,13 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     plan: Step[],
     base: Omit<Message, "phase">,
     idPromise: Promise<Identity>,
+    wasAnnounced: boolean,
   ) {
     logger.info("DRY RUN: would act on the node; changing nothing", {
       node,
       plan: plan.join(",") || "notify",
     });
-    const started = send({ phase: "start", ...base } as Message);
+    const started = wasAnnounced ? Promise.resolve() : send({ phase: "start", ...base } as Message);
     const report: HandlingReport = {};
     const [drain, asg] = await Promise.all([
       plan.includes("drain") ? preview(notice, node) : undefined,
@@ -565,11 +583,62 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     return report;
   }
 
-  async function run(notice: Notice): Promise<HandlingReport | undefined> {
-    deps.metrics?.inc("sth_notices_total", { kind: notice.kind });
+  /**
+   * A maintenance event seen before its action time: the start message (with the time the cordon
+   * and drain begin) and the annotation `announced` once, then a timer. A restart finds the
+   * annotation and only sets the timer again.
+   */
+  async function announce(
+    notice: Notice,
+    known: { node: string; view: NodeView },
+    base: Omit<Extract<Message, { phase: "start" }>, "phase">,
+    alreadyAnnounced: boolean,
+  ): Promise<undefined> {
+    const at = actionTime(notice, leadMs);
+    if (!alreadyAnnounced) {
+      await send({ phase: "start", ...base, actionAt: at });
+      if (!options.dryRun) await markAnnounced(notice, known);
+    }
+    announced.add(notice.id);
+    // The timer is the clock's word that the time has come: no second look at a clock that may
+    // lag a millisecond behind it.
+    scheduler.at(notice, at, () => void handle(notice, true));
+    logger.info("maintenance announced; cordon and drain begin at its action time", {
+      node: known.node,
+      id: notice.id,
+      code: notice.action,
+      notBefore: notice.noticeTime.toISOString(),
+      actionAt: at.toISOString(),
+      again: alreadyAnnounced || undefined,
+    });
+    return undefined;
+  }
+
+  async function markAnnounced(notice: Notice, known: { node: string; view: NodeView }) {
+    const previous = known.view.previous;
+    // Never overwrite another event's record while its cordon is in force: the node's return
+    // needs it. The timer in this process still holds the new event.
+    const inForce = previous && previous.id !== notice.id && previous.cordoned &&
+      ["started", "done", "failed"].includes(previous.phase);
+    const core = await deps.kubeCore().catch(() => undefined);
+    if (!core || known.node === "unknown" || inForce) return;
+    const value = state(notice, "announced", {}, []);
+    await retryUntil(
+      () => core.patchNode(known.node, { annotations: { [annotationKey(notice.kind)]: value } }),
+      retryOptions(new Date(now().getTime() + 10_000), "mark maintenance announced"),
+    ).catch((error) =>
+      logger.warn("could not mark the maintenance event announced on the node", {
+        error: message(error),
+      })
+    );
+  }
+
+  async function run(notice: Notice, due: boolean): Promise<HandlingReport | undefined> {
     const plan = planFor(notice, options);
+    const early = !due && notice.kind === "scheduled-maintenance" && !isDue(notice, now(), leadMs);
+    if (!announced.has(notice.id)) deps.metrics?.inc("sth_notices_total", { kind: notice.kind });
     // The monitor already logged the notice itself; this line says what will be done about it.
-    logger.info("handling notice", {
+    logger.info(early ? "maintenance event ahead of its action time" : "handling notice", {
       kind: notice.kind,
       plan: plan.length ? plan.join(",") : "notify",
       dryRun: options.dryRun || undefined,
@@ -589,6 +658,8 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       return undefined;
     }
     const resumed = previous?.id === notice.id && previous.phase === "started";
+    const wasAnnounced = announced.has(notice.id) ||
+      (previous?.id === notice.id && previous.phase === "announced");
     if (resumed) {
       logger.info("resuming a notice a previous run started", { node: known.node, id: notice.id });
     }
@@ -602,10 +673,13 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       region: id.region,
     };
     const base = { notice, context, dryRun: options.dryRun, plan };
-    if (options.dryRun) return await dryRun(notice, known.node, plan, base, idPromise);
+    if (early && !resumed) return await announce(notice, known, base, wasAnnounced);
+    if (options.dryRun) {
+      return await dryRun(notice, known.node, plan, base, idPromise, wasAnnounced);
+    }
 
     // Three independent branches: nothing here waits for the Kubernetes API.
-    const started = resumed ? Promise.resolve() : send({ phase: "start", ...base });
+    const started = resumed || wasAnnounced ? Promise.resolve() : send({ phase: "start", ...base });
     const asgPromise = plan.includes("detach-asg") && deps.asg
       ? detach(idPromise, false)
       : Promise.resolve(undefined);
@@ -657,22 +731,25 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     else logger.info("notice handled", fields);
   }
 
+  function handle(notice: Notice, due = false): Promise<HandlingReport | undefined> {
+    const p = run(notice, due).catch((error) => {
+      logger.error("unexpected failure while handling a notice", {
+        kind: notice.kind,
+        error: message(error),
+      });
+      return undefined;
+    });
+    inFlight.add(p);
+    p.finally(() => inFlight.delete(p));
+    return p;
+  }
+
   return {
     nodeName,
-    handle(notice) {
-      const p = run(notice).catch((error) => {
-        logger.error("unexpected failure while handling a notice", {
-          kind: notice.kind,
-          error: message(error),
-        });
-        return undefined;
-      });
-      inFlight.add(p);
-      p.finally(() => inFlight.delete(p));
-      return p;
-    },
+    handle: (notice) => handle(notice),
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
     },
+    busy: () => inFlight.size > 0,
   };
 }

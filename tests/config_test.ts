@@ -11,6 +11,7 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config!.gracePeriodSeconds, undefined);
   assert.equal(config!.detachAsg, false);
   assert.equal(config!.excludeFromLoadBalancers, true);
+  assert.equal(config!.maintenanceLeadMs, 15 * 60_000);
   assert.deepEqual(config!.actions, {
     "spot-interruption": "drain",
     "scheduled-maintenance": "drain",
@@ -86,6 +87,19 @@ Deno.test("loadConfig reads one action per kind of notice", () => {
   assert.deepEqual(bad, [
     'ASG_ACTION: expected one of notify, cordon, drain, got "terminate"',
   ]);
+});
+
+Deno.test("loadConfig reads MAINTENANCE_LEAD as a duration and refuses anything else", () => {
+  const lead = (v: string) => loadConfig({ ...NODE, MAINTENANCE_LEAD: v });
+  assert.equal(lead("10m").config!.maintenanceLeadMs, 600_000);
+  assert.equal(lead("1h30m").config!.maintenanceLeadMs, 5_400_000);
+  assert.equal(lead(" 90S ").config!.maintenanceLeadMs, 90_000);
+  assert.equal(lead("0").config!.maintenanceLeadMs, 0);
+  for (const bad of ["10", "ten minutes", "-5m", "1d", "m", "200h"]) {
+    const { errors } = lead(bad);
+    assert.equal(errors.length, 1, bad);
+    assert.match(errors[0], /^MAINTENANCE_LEAD: /, bad);
+  }
 });
 
 Deno.test("loadConfig turns DETACH_ASG on for any value but false, as the old script did", () => {

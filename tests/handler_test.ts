@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import {
   annotationKey,
   createHandler,
+  type HandlerDeps,
   type HandlerOptions,
   LB_EXCLUSION_LABEL,
   TAINT_KEY,
@@ -14,6 +15,7 @@ import type { Message, Notifier } from "../lib/notify.ts";
 import type { AsgResult, DrainResult } from "../lib/report.ts";
 import { KubeError } from "../lib/kube_errors.ts";
 import { DEFAULT_ACTIONS } from "../lib/policy.ts";
+import type { Scheduler } from "../lib/maintenance.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 
@@ -125,6 +127,7 @@ const DRAINED: DrainResult = {
 function setup(
   options: Partial<HandlerOptions> = {},
   kubeOptions: Parameters<typeof fakeKube>[0] = {},
+  extraDeps: Partial<HandlerDeps> = {},
 ) {
   const k = fakeKube(kubeOptions);
   const n = fakeNotifier();
@@ -166,6 +169,7 @@ function setup(
       t += ms;
       return Promise.resolve();
     },
+    ...extraDeps,
   }, {
     nodeName: "n1",
     dryRun: false,
@@ -573,4 +577,87 @@ Deno.test("handler takes the boot ID from the node, not from an earlier notice's
   const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
   assert.equal(state.bootId, "boot-2");
   assert.equal(state.wasUnschedulable, false);
+});
+
+/** A scheduler that records what it was asked and runs it when the test says. */
+function recordingScheduler() {
+  const entries = new Map<string, { notice: Notice; when: Date; run: () => void }>();
+  const scheduler: Scheduler = {
+    at(notice, when, run) {
+      entries.set(notice.id, { notice, when, run });
+    },
+    cancel(id) {
+      const e = entries.get(id);
+      entries.delete(id);
+      return e?.notice;
+    },
+    pending: (id) => entries.get(id)?.notice,
+    stop: () => entries.clear(),
+  };
+  return { scheduler, entries };
+}
+
+function maintenance(notBefore: Date): Notice {
+  return {
+    id: "scheduled-maintenance:instance-event-1",
+    kind: "scheduled-maintenance",
+    action: "system-reboot",
+    noticeTime: notBefore,
+    notAfter: new Date(notBefore.getTime() + 7_200_000),
+    deadline: new Date(notBefore.getTime() - 5_000),
+    raw: "{}",
+  };
+}
+
+Deno.test("handler announces a maintenance event ahead of its lead and changes nothing until then", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, { bootId: "boot-1" }, { scheduler: r.scheduler });
+  const n = maintenance(new Date(NOW.getTime() + 3 * 86_400_000));
+  assert.equal(await s.handler.handle(n), undefined);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start"]);
+  const start = s.sent[0] as Extract<Message, { phase: "start" }>;
+  assert.deepEqual(start.actionAt, new Date(n.noticeTime.getTime() - 600_000));
+  assert.equal(s.node.unschedulable, false);
+  assert.deepEqual(s.node.taints, [{ key: "other", effect: "NoExecute" }]);
+  assert.equal(s.drains.length, 0);
+  const state = JSON.parse(s.node.annotations[annotationKey("scheduled-maintenance")]);
+  assert.equal(state.phase, "announced");
+  assert.equal(state.id, n.id);
+  assert.deepEqual(r.entries.get(n.id)?.when, start.actionAt);
+
+  // At the action time: cordon, drain and the result, without a second start message.
+  r.entries.get(n.id)!.run();
+  await s.handler.settled();
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(s.drains.length, 1);
+  assert.deepEqual(s.drains[0].deadline, n.deadline);
+  const done = JSON.parse(s.node.annotations[annotationKey("scheduled-maintenance")]);
+  assert.equal(done.phase, "done");
+  assert.equal(done.bootId, "boot-1");
+  assert.equal(done.wasUnschedulable, false);
+});
+
+Deno.test("handler restarted before a maintenance event's time sets the timer again without announcing twice", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  const n = maintenance(new Date(NOW.getTime() + 86_400_000));
+  s.node.annotations[annotationKey("scheduled-maintenance")] = JSON.stringify({
+    id: n.id,
+    phase: "announced",
+    at: "2026-11-24T00:00:00Z",
+  });
+  await s.handler.handle(n);
+  assert.deepEqual(s.sent, []);
+  assert.ok(r.entries.has(n.id));
+  assert.ok(s.calls.every((c) => !c.startsWith("patchNode")), "nothing written");
+});
+
+Deno.test("handler acts at once on a maintenance event already inside its lead", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  await s.handler.handle(maintenance(new Date(NOW.getTime() + 300_000)));
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(r.entries.size, 0);
 });
