@@ -13,11 +13,12 @@ import { createImds } from "./lib/imds.ts";
 import { createKube } from "./lib/kube.ts";
 import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
-import { type AwsCredentialEnv, createPreflight } from "./lib/preflight.ts";
+import { type AwsCredentialEnv, createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
 import { createScheduler } from "./lib/maintenance.ts";
+import { createNodeReturn } from "./lib/node_return.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
 import { startServer } from "./lib/server.ts";
@@ -159,6 +160,19 @@ export async function main(args: string[], env: Record<string, string>): Promise
     kubeconfigPath: config.kubeconfigPath,
   });
 
+  // A node the handler cordoned comes back after a reboot, a spot stop/start or a finished
+  // maintenance event: checked at start-up, every preflight interval and on each finished event.
+  const nodeReturn = createNodeReturn({
+    kubeCore,
+    nodeName: () => handler.nodeName(),
+    identity: () => imds.identity({ signal: controller.signal }),
+    notifier,
+    logger,
+    busy: () => handler.busy(),
+    scheduler,
+  }, { cluster: config.cluster, dryRun: config.dryRun });
+  const returning = nodeReturn.repeat(controller.signal, realSleep, PREFLIGHT_INTERVAL_MS);
+
   // The preflight logs one line per check and feeds /readyz; it never delays the polling.
   const checked = preflight.run().catch((error) =>
     logger.warn("preflight could not run", { error: String(error) })
@@ -198,6 +212,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     onNotice: async (notice) => {
       await handler.handle(notice);
     },
+    onFinishedEvents: (events) => void nodeReturn.eventsFinished(events),
     sleep: (ms, signal) => {
       lastRound = Date.now();
       return realSleep(ms, signal);
@@ -208,6 +223,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
 
   logger.info("shutting down; finishing notices in flight");
   await handler.settled();
+  await returning;
   await checked;
   await server?.finished;
   Deno.removeSignalListener("SIGTERM", stop);
