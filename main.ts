@@ -10,6 +10,7 @@ import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
+import { identityWithUrls } from "./lib/identity_urls.ts";
 import { createKube } from "./lib/kube.ts";
 import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
@@ -79,6 +80,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     v1Fallback: !config.imdsV1Disabled,
     logger,
   });
+  const identity = identityWithUrls(imds, config.identityUrls);
   const notifier = createNotifier(config.notifierEnv, { logger, metrics });
   if (notifier.targets.length > 0) logger.info("notifications on", { targets: notifier.targets });
 
@@ -98,7 +100,12 @@ export async function main(args: string[], env: Record<string, string>): Promise
   const ownPod = config.podName && config.namespace
     ? { name: config.podName, namespace: config.namespace }
     : undefined;
-  const preflight = createPreflight({ kubeCore, imds, logger, metrics }, {
+  const preflight = createPreflight({
+    kubeCore,
+    imds: { get: (path, options) => imds.get(path, options), identity },
+    logger,
+    metrics,
+  }, {
     nodeName: config.nodeName,
     ownPod,
     imdsV1Disabled: config.imdsV1Disabled,
@@ -112,14 +119,14 @@ export async function main(args: string[], env: Record<string, string>): Promise
       print: (line) => console.log(line),
       asg: asg
         ? async () => {
-          const identity = await imds.identity();
-          return { detacher: asg(config.awsRegion ?? identity.region), identity };
+          const id = await identity();
+          return { detacher: asg(config.awsRegion ?? id.region), identity: id };
         }
         : undefined,
     });
   }
   if (command === "--test-notification") {
-    const id = await imds.identity().catch(() => undefined);
+    const id = await identity().catch(() => undefined);
     return await runTestNotification({
       notifier,
       print: (line) => console.log(line),
@@ -143,7 +150,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     drainer: (k) => createDrainer(k, { logger, metrics }),
     asg,
     notifier,
-    identity: () => imds.identity({ signal: controller.signal }),
+    identity: () => identity({ signal: controller.signal }),
     logger,
     metrics,
   }, {
@@ -165,7 +172,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
   const nodeReturn = createNodeReturn({
     kubeCore,
     nodeName: () => handler.nodeName(),
-    identity: () => imds.identity({ signal: controller.signal }),
+    identity: () => identity({ signal: controller.signal }),
     notifier,
     logger,
     busy: () => handler.busy(),
@@ -184,7 +191,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
       () => {},
     );
   }
-  imds.identity({ signal: controller.signal }).then(
+  identity({ signal: controller.signal }).then(
     (id) => logger.info("instance identity", { ...id }),
     (error) => logger.warn("instance identity not available yet", { error: String(error) }),
   );

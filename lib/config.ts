@@ -10,6 +10,7 @@ import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts
 import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
 import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
 import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
+import type { IdentityUrls } from "./identity_urls.ts";
 
 /** The resolved configuration. */
 export interface Config {
@@ -30,6 +31,8 @@ export interface Config {
   imdsV1Disabled: boolean;
   /** The old script's NOTICE_URL: polled as the legacy termination-time endpoint. */
   noticeUrl?: string;
+  /** The old script's INSTANCE_ID_URL, INSTANCE_TYPE_URL, AZ_URL (lib/identity_urls.ts). */
+  identityUrls: IdentityUrls;
   awsRegion?: string;
   asgEndpoint?: string;
   kubeconfigPath?: string;
@@ -111,6 +114,21 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     name: "NOTICE_URL",
     default: "—",
     description: "old script: a full URL polled as the legacy spot/termination-time endpoint",
+  },
+  {
+    name: "INSTANCE_ID_URL",
+    default: "IMDS",
+    description: "old script: a full URL the instance ID is read from",
+  },
+  {
+    name: "INSTANCE_TYPE_URL",
+    default: "IMDS",
+    description: "old script: a full URL the instance type is read from",
+  },
+  {
+    name: "AZ_URL",
+    default: "IMDS",
+    description: "old script: a full URL the availability zone (and so the region) is read from",
   },
   { name: "AWS_REGION", default: "from IMDS", description: "region of the Auto Scaling API" },
   {
@@ -240,6 +258,16 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
   const noticeUrl = env.NOTICE_URL === undefined
     ? undefined
     : parseUrl("NOTICE_URL", env.NOTICE_URL, errors);
+  const identityUrls: IdentityUrls = {};
+  for (
+    const [field, name] of [
+      ["instanceId", "INSTANCE_ID_URL"],
+      ["instanceType", "INSTANCE_TYPE_URL"],
+      ["availabilityZone", "AZ_URL"],
+    ] as const
+  ) {
+    if (env[name] !== undefined) identityUrls[field] = parseUrl(name, env[name], errors);
+  }
   const asgEndpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING === undefined
     ? undefined
     : parseUrl("AWS_ENDPOINT_URL_AUTO_SCALING", env.AWS_ENDPOINT_URL_AUTO_SCALING, errors);
@@ -318,6 +346,7 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
       imdsEndpoint: imdsEndpoint!,
       imdsV1Disabled,
       noticeUrl,
+      identityUrls,
       awsRegion: env.AWS_REGION,
       asgEndpoint,
       kubeconfigPath: env.KUBECONFIG,

@@ -102,6 +102,22 @@ Deno.test("loadConfig reads MAINTENANCE_LEAD as a duration and refuses anything 
   }
 });
 
+Deno.test("loadConfig honours the old script's identity URLs and refuses ones that are not URLs", () => {
+  const { config, errors } = loadConfig({
+    ...NODE,
+    AZ_URL: "http://127.0.0.1:1338/latest/meta-data/placement/availability-zone",
+    INSTANCE_ID_URL: "http://127.0.0.1:1338/latest/meta-data/instance-id/",
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(config!.identityUrls, {
+    availabilityZone: "http://127.0.0.1:1338/latest/meta-data/placement/availability-zone",
+    instanceId: "http://127.0.0.1:1338/latest/meta-data/instance-id",
+  });
+  assert.deepEqual(loadConfig(NODE).config!.identityUrls, {});
+  const bad = loadConfig({ ...NODE, INSTANCE_TYPE_URL: "169.254.169.254/latest/meta-data/x" });
+  assert.deepEqual(bad.errors.map((e) => e.split(":")[0]), ["INSTANCE_TYPE_URL"]);
+});
+
 Deno.test("loadConfig turns DETACH_ASG on for any value but false, as the old script did", () => {
   for (const v of ["true", "1", "yes", "my-asg", "TRUE"]) {
     assert.equal(loadConfig({ ...NODE, DETACH_ASG: v }).config!.detachAsg, true, v);
