@@ -218,6 +218,8 @@ export async function main(args: string[], env: Record<string, string>): Promise
     metrics,
     onNotice: async (notice) => {
       await handler.handle(notice);
+      // A notice skipped as already handled may have held up the node's return at start-up.
+      await nodeReturn.check();
     },
     onFinishedEvents: (events) => void nodeReturn.eventsFinished(events),
     sleep: (ms, signal) => {
