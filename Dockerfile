@@ -38,7 +38,7 @@ RUN set -eu; \
     deno compile --frozen --no-code-cache $target \
       --allow-net \
       --allow-env \
-      --allow-read=/var/run/secrets/kubernetes.io/serviceaccount,/var/run/secrets/eks.amazonaws.com/serviceaccount,/var/run/secrets/pods.eks.amazonaws.com/serviceaccount \
+      --allow-read=/var/run/secrets/kubernetes.io/serviceaccount,/var/run/secrets/eks.amazonaws.com/serviceaccount,/var/run/secrets/pods.eks.amazonaws.com/serviceaccount,/etc/spot-termination-handler \
       --allow-sys=osRelease \
       --output /out/spot-termination-handler \
       main.ts

@@ -23,9 +23,12 @@ import { createNodeReturn } from "./lib/node_return.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
 import { startServer } from "./lib/server.ts";
+// deno.json's "version" is the one place the version is written; the image tag in
+// daemonset.yaml and the chart follow it (deno task chart, tests/version_test.ts).
+import denoJson from "./deno.json" with { type: "json" };
 
-/** The version printed in the banner. */
-export const VERSION = "0.1.0";
+/** The version printed in the banner: deno.json's "version". */
+export const VERSION: string = denoJson.version;
 
 /** Run the handler; resolves with the process exit code. */
 export async function main(args: string[], env: Record<string, string>): Promise<number> {

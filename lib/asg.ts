@@ -1,6 +1,6 @@
 /**
  * Detach this instance from its Auto Scaling group so the group starts a replacement at once
- * instead of after the spot instance is gone. The AWS SDK costs ~30 MiB (DESIGN.md), so it is
+ * instead of after the spot instance is gone. The AWS SDK costs ~30 MiB (docs/design.md), so it is
  * imported on the first detach, never at start-up.
  *
  * @module

@@ -11,6 +11,7 @@ import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./not
 import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
 import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
 import type { IdentityUrls } from "./identity_urls.ts";
+import { loadTemplateFile } from "./webhook_template.ts";
 
 /** The resolved configuration. */
 export interface Config {
@@ -226,7 +227,8 @@ function parseChoice<T extends string>(
 
 /**
  * Resolve the configuration from an environment snapshot. Empty strings count as unset, since
- * manifests often template optional values to "".
+ * manifests often template optional values to "". `WEBHOOK_TEMPLATE_FILE` is read with
+ * `options.readFile` (default `Deno.readFileSync`).
  *
  * @example
  * ```ts
@@ -235,7 +237,10 @@ function parseChoice<T extends string>(
  * config!.pollIntervalMs; // 5000
  * ```
  */
-export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigResult {
+export function loadConfig(
+  rawEnv: Record<string, string | undefined>,
+  options: { readFile?: (path: string) => Uint8Array } = {},
+): ConfigResult {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawEnv)) if (v !== undefined && v !== "") env[k] = v;
   const errors: string[] = [];
@@ -325,6 +330,16 @@ export function loadConfig(rawEnv: Record<string, string | undefined>): ConfigRe
   for (const v of NOTIFIER_VARIABLES) {
     if (env[v.name] !== undefined) notifierEnv[v.name] = env[v.name];
   }
+  // The one file the configuration may name, read once here so a problem is a config error.
+  if (env.WEBHOOK_TEMPLATE_FILE !== undefined) {
+    const file = loadTemplateFile(
+      env.WEBHOOK_TEMPLATE_FILE,
+      env.WEBHOOK_TEMPLATE,
+      options.readFile ?? Deno.readFileSync,
+    );
+    if ("problem" in file) errors.push(file.problem);
+    else notifierEnv.WEBHOOK_TEMPLATE = file.text;
+  }
   errors.push(...validateNotifierEnv(notifierEnv));
   warnings.push(...notifierWarnings(env));
 
@@ -396,7 +411,11 @@ export function helpText(): string {
     "spot-termination-handler: cordons and drains a node when AWS announces that its instance",
     "will be reclaimed (spot interruption, rebalance, scheduled maintenance, ASG termination).",
     "",
-    "Usage: spot-termination-handler [--help]",
+    "Usage: spot-termination-handler [--help | --check | --test-notification]",
+    "  --check              run the start-up checks once (Kubernetes API, node, RBAC, IMDS, AWS",
+    "                       credentials); one line per check; exit 0 only when all pass",
+    "  --test-notification  send one message marked [TEST] to every configured target; exit 0",
+    "                       only when every delivery succeeded",
     "Configured by environment variables only:",
     "",
     helpTable(CORE_VARIABLES),
@@ -405,6 +424,7 @@ export function helpText(): string {
     "",
     helpTable(notifierRows),
     "",
-    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration.",
+    "Exit codes: 0 after SIGTERM/SIGINT, 2 on invalid configuration, 1 when --check or",
+    "--test-notification found a problem.",
   ].join("\n");
 }

@@ -17,7 +17,13 @@ import type { Drainer } from "./drain.ts";
 import { selectPods } from "./drain.ts";
 import type { Identity } from "./imds.ts";
 import type { Kube, NodeInfo, NodePatch, PodRef, Taint } from "./kube.ts";
-import { type KubeErrorKind, kubeErrorKind, kubeFix, PERMANENT_KINDS } from "./kube_errors.ts";
+import {
+  KubeError,
+  type KubeErrorKind,
+  kubeErrorKind,
+  kubeFix,
+  PERMANENT_KINDS,
+} from "./kube_errors.ts";
 import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
 import {
@@ -426,6 +432,14 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
         gracePeriodSeconds: options.gracePeriodSeconds,
         ownPod: options.ownPod,
       });
+      // Evictions refused by RBAC fail every pod the same way: one error line with the fix.
+      const forbidden = result.failed.find((f) => /^403\b/.test(f.reason));
+      if (forbidden) {
+        permanent("evict pods", new KubeError(forbidden.reason, { status: 403 }), {
+          verb: "create",
+          resource: "pods/eviction",
+        });
+      }
       return drainReport(result, { resumed });
     } catch (error) {
       return notRun(error, "pod-list-failed", "list pods", { verb: "list", resource: "pods" });

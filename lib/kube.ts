@@ -1,7 +1,7 @@
 /**
  * The few Kubernetes calls the handler makes, behind a small interface so the drain and the
  * handler are tested against in-process fakes. The real implementation wraps
- * `@kubernetes/client-node`, imported lazily: loading it costs ~0.6 s and ~90 MiB (DESIGN.md),
+ * `@kubernetes/client-node`, imported lazily: loading it costs ~0.6 s and ~90 MiB (docs/design.md),
  * which an idle handler should not pay until the first notice.
  *
  * @module
@@ -9,8 +9,8 @@
 
 import type { ConfigurationOptions, ObservableMiddleware } from "@kubernetes/client-node";
 import type { Logger } from "./log.ts";
-import type { AccessAnswer, AccessCheck } from "./kube_http.ts";
-import { kindOfStatus, KubeError } from "./kube_errors.ts";
+import { type AccessAnswer, type AccessCheck, accessReviewBody } from "./kube_http.ts";
+import { HTTP_REASONS, kindOfStatus, KubeError } from "./kube_errors.ts";
 
 /** A pod by name. */
 export interface PodRef {
@@ -101,23 +101,6 @@ export interface KubeOptions {
   /** Reported as the event source; defaults to `spot-termination-handler`. */
   component?: string;
 }
-
-const HTTP_REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  410: "Gone",
-  415: "Unsupported Media Type",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 
 type Obj = Record<string, unknown>;
 
@@ -438,19 +421,7 @@ export async function createKube(options: KubeOptions): Promise<Kube> {
     async canI(check) {
       try {
         const review = await authz.createSelfSubjectAccessReview({
-          body: {
-            apiVersion: "authorization.k8s.io/v1",
-            kind: "SelfSubjectAccessReview",
-            spec: {
-              resourceAttributes: {
-                verb: check.verb,
-                resource: check.resource,
-                group: check.group ?? "",
-                subresource: check.subresource,
-                namespace: check.namespace,
-              },
-            },
-          },
+          body: accessReviewBody(check),
         }, withTimeout);
         const reason = review.status?.reason;
         return { allowed: review.status?.allowed === true, ...(reason ? { reason } : {}) };

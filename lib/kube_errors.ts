@@ -26,6 +26,24 @@ export type KubeErrorKind =
   /** Refused, reset, timed out, 5xx, 429, 409: worth another try. */
   | "transient";
 
+/** Reason phrases for the statuses the API server answers with, for messages. */
+export const HTTP_REASONS: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  410: "Gone",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+  504: "Gateway Timeout",
+};
+
 /** The kinds that no retry fixes. */
 export const PERMANENT_KINDS: ReadonlySet<KubeErrorKind> = new Set([
   "unauthorized",

@@ -18,7 +18,7 @@ import {
   toNodeInfo,
   toPodInfo,
 } from "./kube.ts";
-import { KubeError } from "./kube_errors.ts";
+import { HTTP_REASONS, KubeError } from "./kube_errors.ts";
 import {
   type KubeTarget,
   parseKubeconfigText,
@@ -42,6 +42,34 @@ export interface AccessAnswer {
   allowed: boolean;
   /** The authorizer's reason, when it gave one. */
   reason?: string;
+}
+
+/**
+ * The SelfSubjectAccessReview object for one question; both clients send this.
+ *
+ * @example
+ * ```ts
+ * accessReviewBody({ verb: "create", resource: "pods", subresource: "eviction" });
+ * ```
+ */
+export function accessReviewBody(check: AccessCheck): {
+  apiVersion: string;
+  kind: string;
+  spec: { resourceAttributes: Record<string, string> };
+} {
+  return {
+    apiVersion: "authorization.k8s.io/v1",
+    kind: "SelfSubjectAccessReview",
+    spec: {
+      resourceAttributes: {
+        verb: check.verb,
+        resource: check.resource,
+        group: check.group ?? "",
+        ...(check.subresource ? { subresource: check.subresource } : {}),
+        ...(check.namespace ? { namespace: check.namespace } : {}),
+      },
+    },
+  };
 }
 
 /** Node reads and writes, pod reads and RBAC questions: what must work before a notice. */
@@ -73,20 +101,6 @@ const MAX_ERROR_BYTES = 16 << 10;
 // Projected service-account tokens rotate (the kubelet refreshes the file); re-read at most
 // this often, as client-go does.
 const TOKEN_TTL_MS = 60_000;
-
-const REASONS: Record<number, string> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  409: "Conflict",
-  422: "Unprocessable Entity",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  502: "Bad Gateway",
-  503: "Service Unavailable",
-  504: "Gateway Timeout",
-};
 
 async function statusText(response: Response): Promise<string> {
   const text = await readBounded(response, MAX_ERROR_BYTES, { truncate: true }).catch(() => "");
@@ -176,7 +190,7 @@ export function createKubeHttp(options: KubeHttpOptions): KubeCore {
     }
     if (!response.ok) {
       const message = await statusText(response);
-      const head = `${response.status} ${REASONS[response.status] ?? "Error"}`;
+      const head = `${response.status} ${HTTP_REASONS[response.status] ?? "Error"}`;
       throw new KubeError(`${what}: ${message ? `${head}: ${message}` : head}`, {
         status: response.status,
       });
@@ -223,22 +237,7 @@ export function createKubeHttp(options: KubeHttpOptions): KubeCore {
         `access review ${check.verb} ${check.resource}`,
         "POST",
         "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
-        {
-          type: "application/json",
-          value: {
-            apiVersion: "authorization.k8s.io/v1",
-            kind: "SelfSubjectAccessReview",
-            spec: {
-              resourceAttributes: {
-                verb: check.verb,
-                resource: check.resource,
-                group: check.group ?? "",
-                ...(check.subresource ? { subresource: check.subresource } : {}),
-                ...(check.namespace ? { namespace: check.namespace } : {}),
-              },
-            },
-          },
-        },
+        { type: "application/json", value: accessReviewBody(check) },
       ) as { status?: { allowed?: unknown; reason?: unknown } };
       const status = review?.status ?? {};
       return {

@@ -1,5 +1,5 @@
 /**
- * A tiny Prometheus registry. prom-client costs ~18 MiB of idle RSS (DESIGN.md), more than the
+ * A tiny Prometheus registry. prom-client costs ~18 MiB of idle RSS (docs/design.md), more than the
  * rest of the idle handler's own state, and we need only counters and gauges.
  *
  * @module

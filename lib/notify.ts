@@ -25,6 +25,7 @@ import {
   wechatQuery,
 } from "./notify_payloads.ts";
 import { createSmtpSender, type Mail, SmtpError, type SmtpSender } from "./smtp.ts";
+import { webhookDelivery, webhookProblems } from "./webhook_template.ts";
 
 export type { Message, NotifyContext, WebhookEventV1 } from "./notify_payloads.ts";
 
@@ -120,7 +121,14 @@ interface VariableSpec {
 }
 
 type Delivery =
-  | { kind: "http"; method: "GET" | "POST"; url: string; contentType?: string; body?: string }
+  | {
+    kind: "http";
+    method: "GET" | "POST";
+    url: string;
+    contentType?: string;
+    body?: string;
+    headers?: Record<string, string>;
+  }
   | { kind: "mail"; server: string; mail: Mail };
 
 interface TargetSpec {
@@ -130,6 +138,8 @@ interface TargetSpec {
   deliver?: (message: Message, env: Env, settings: { gmailServer: string }) => Delivery;
   /** Why the target's variables are ignored. */
   retired?: string;
+  /** Problems involving several of its variables, checked at start-up. */
+  validate?: (env: Env) => string[];
 }
 
 const FORM = "application/x-www-form-urlencoded";
@@ -289,13 +299,30 @@ const TARGETS: readonly TargetSpec[] = [
   {
     target: "webhook",
     variables: [
-      v("WEBHOOK_URL", "generic JSON webhook URL (schemaVersion 1, see README)", {
+      v("WEBHOOK_URL", "generic JSON webhook URL (schemaVersion 1, see docs/notifications.md)", {
         secret: true,
         required: true,
         format: "http-url",
       }),
+      v("WEBHOOK_HEADERS", "extra request headers: 'Name: value' lines or a JSON object", {
+        secret: true,
+      }),
+      v("WEBHOOK_TEMPLATE", "Mustache template of the body (fields: docs/notifications.md)", {
+        secret: true,
+      }),
+      v(
+        "WEBHOOK_TEMPLATE_FILE",
+        "file holding WEBHOOK_TEMPLATE, under /etc/spot-termination-handler",
+      ),
+      v("WEBHOOK_CONTENT_TYPE", "content type of the body; default application/json"),
     ],
-    deliver: (m, env) => json(env.WEBHOOK_URL, webhookPayload(m)),
+    validate: webhookProblems,
+    deliver: (m, env) => ({
+      kind: "http",
+      method: "POST",
+      url: env.WEBHOOK_URL,
+      ...webhookDelivery(m, env, () => JSON.stringify(webhookPayload(m))),
+    }),
   },
   {
     target: "gmail",
@@ -443,6 +470,7 @@ export function validateNotifierEnv(env: Record<string, string>): string[] {
       const problem = formatProblem(variable, value);
       if (problem) problems.push(problem);
     }
+    if (spec.validate) problems.push(...spec.validate(values));
   }
   return problems;
 }
@@ -637,6 +665,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
   ): Promise<Attempt> {
     return bounded(signal, async (attemptSignal) => {
       const headers: Record<string, string> = { "user-agent": "spot-termination-handler" };
+      Object.assign(headers, delivery.headers);
       if (delivery.contentType) headers["content-type"] = delivery.contentType;
       const response = await fetchFn(delivery.url, {
         method: delivery.method,

@@ -15,6 +15,12 @@ export const TOKEN_DIRS: readonly string[] = [
 ];
 
 /**
+ * The one folder of configuration files the handler may read: `WEBHOOK_TEMPLATE_FILE` lives here
+ * (mount a ConfigMap on it). Read-only, like the token folders.
+ */
+export const CONFIG_DIR = "/etc/spot-termination-handler";
+
+/**
  * The permission flags of the shipped binary. `sys` is limited to `osRelease` because the AWS
  * SDK reads it for its user agent; no run, write or ffi.
  *
@@ -26,7 +32,7 @@ export const TOKEN_DIRS: readonly string[] = [
 export const HANDLER_PERMISSIONS: readonly string[] = [
   "--allow-net",
   "--allow-env",
-  `--allow-read=${TOKEN_DIRS.join(",")}`,
+  `--allow-read=${[...TOKEN_DIRS, CONFIG_DIR].join(",")}`,
   "--allow-sys=osRelease",
 ];
 

@@ -1,7 +1,7 @@
 /**
  * A small SMTP client for notification mail, built on `Deno.connect`, `Deno.connectTls` and
  * `Deno.startTls`. Not `node:net`/`node:tls`: with the default CA store they ask for sys access
- * "ca", which Deno cannot grant narrowly (DESIGN.md), so they would widen the handler's sandbox.
+ * "ca", which Deno cannot grant narrowly (docs/design.md), so they would widen the handler's sandbox.
  *
  * `smtp://user:pass@host:587` connects in plain text and upgrades with STARTTLS when the server
  * offers it; `smtps://user:pass@host:465` uses TLS from the first byte. Credentials are never

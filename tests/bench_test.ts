@@ -1507,8 +1507,10 @@ Deno.test("peerVersions reads the pinned versions of setup.sh and nothing else",
 Deno.test("peerVersions finds every version the real setup.sh pins", async () => {
   const script = await Deno.readTextFile(new URL("../tools/peers/setup.sh", import.meta.url));
   assert.deepEqual(Object.keys(peerVersions(script)).sort(), [
+    "ACTIONLINT",
     "AEMM",
     "ETCD",
+    "HELM",
     "KUBE",
     "KWOK",
     "MOTO",

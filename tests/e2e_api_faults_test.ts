@@ -9,7 +9,13 @@
 import assert from "node:assert/strict";
 import { demoPods, type FakeFailure } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
-import { type HandlerProcess, type Stack, withHandler } from "../tools/stack.ts";
+import {
+  type HandlerProcess,
+  spawnHandler,
+  type Stack,
+  startStack,
+  withHandler,
+} from "../tools/stack.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
@@ -134,3 +140,137 @@ for (const c of PERMANENT) {
     );
   });
 }
+
+interface TransientCase {
+  name: string;
+  failures?: FakeFailure[];
+  /** Point the kubeconfig somewhere else (a closed port, a server that never answers). */
+  server?: () => Promise<{ url: string; close: () => void }>;
+}
+
+function closedPort(): Promise<{ url: string; close: () => void }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return Promise.resolve({ url: `http://127.0.0.1:${port}`, close: () => {} });
+}
+
+function silentServer(): Promise<{ url: string; close: () => void }> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const held: Deno.Conn[] = [];
+  (async () => {
+    for await (const conn of listener) held.push(conn);
+  })().catch(() => {});
+  return Promise.resolve({
+    url: `http://127.0.0.1:${(listener.addr as Deno.NetAddr).port}`,
+    close: () => {
+      listener.close();
+      for (const c of held) c.close();
+    },
+  });
+}
+
+const TRANSIENT: TransientCase[] = [
+  { name: "connection refused", server: closedPort },
+  { name: "an API that accepts the connection and never answers", server: silentServer },
+  {
+    name: "500 on every node and pod call",
+    failures: [
+      { verb: "get", resource: "nodes", status: 500, times: Infinity },
+      { verb: "patch", resource: "nodes", status: 500, times: Infinity },
+      { verb: "list", resource: "pods", status: 500, times: Infinity },
+    ],
+  },
+];
+
+for (const c of TRANSIENT) {
+  Deno.test(`e2e: ${c.name}: start message and ASG detach at once, the Kubernetes steps keep retrying`, async () => {
+    const other = await c.server?.();
+    try {
+      await withHandler(
+        {
+          node: NODE,
+          api: { pods: demoPods(NODE), failures: c.failures },
+          imds: { scenario: spotInAMinute() },
+        },
+        (stack) => {
+          if (other) {
+            const text = Deno.readTextFileSync(stack.kubeconfig).replace(stack.api.url, other.url);
+            Deno.writeTextFileSync(stack.kubeconfig, text);
+          }
+          return { DETACH_ASG: "true" };
+        },
+        async (stack, handler) => {
+          await startAndDetachGoOut(stack, handler);
+          await handler.waitForLine(/WARN .*retrying until the deadline/, 20_000);
+          assert.equal(webhookEvents(stack).length, 1, "no result before the deadline");
+          assert.ok(
+            !handler.lines.some((l) => /failed for good/.test(l)),
+            "transient, not permanent",
+          );
+          // A graceful stop would finish the notice at its deadline, a minute away.
+          handler.kill("SIGKILL");
+        },
+      );
+    } finally {
+      other?.close();
+    }
+  });
+}
+
+Deno.test("e2e: --check names the verb the ClusterRole lacks and exits 1; with every grant it exits 0", async () => {
+  for (
+    const [failures, code] of [[[{
+      verb: "create",
+      resource: "pods",
+      subresource: "eviction",
+      status: 403,
+      times: Infinity,
+    }], 1], [[], 0]] as const
+  ) {
+    const stackRun = async () => {
+      const stack = await startStack({ node: NODE, api: { failures: [...failures] } });
+      try {
+        const handler = spawnHandler({
+          kubeconfig: stack.kubeconfig,
+          env: stack.env,
+          args: ["--check"],
+        });
+        const status = await handler.status;
+        assert.equal(status.code, code, handler.lines.join("\n"));
+        if (code === 1) {
+          assert.ok(
+            handler.lines.some((l) =>
+              l.startsWith("FAIL  rbac: not granted: create pods/eviction")
+            ),
+            handler.lines.join("\n"),
+          );
+        } else assert.equal(handler.lines.at(-1), "all checks passed");
+        assert.ok(handler.lines.some((l) => l.startsWith("ok    kubernetes-api")));
+      } finally {
+        await stack.close();
+      }
+    };
+    await stackRun();
+  }
+});
+
+Deno.test("e2e: --test-notification sends one message marked as a test and prints the outcome", async () => {
+  const stack = await startStack({ node: NODE });
+  try {
+    const handler = spawnHandler({
+      kubeconfig: stack.kubeconfig,
+      env: stack.env,
+      args: ["--test-notification"],
+    });
+    const status = await handler.status;
+    assert.equal(status.code, 0, handler.lines.join("\n"));
+    assert.ok(handler.lines.includes("ok    webhook (1 attempt)"), handler.lines.join("\n"));
+    const events = webhookEvents(stack);
+    assert.equal(events.length, 1);
+    assert.equal(events[0].test, true);
+    assert.equal(stack.api.requests.filter((r) => r.verb !== "get").length, 0);
+  } finally {
+    await stack.close();
+  }
+});

@@ -61,26 +61,19 @@ function clusterRoleRules(): PolicyRule[] {
   return roles[0]!.rules!;
 }
 
-/** The Auto Scaling actions of the IAM policy in the operator docs (or the README they join). */
+/** The Auto Scaling actions of the IAM policy in docs/operations.md. */
 function documentedAutoScalingActions(): Set<string> {
-  for (const path of ["docs/operators.md", "README.md"]) {
-    let text: string;
-    try {
-      text = Deno.readTextFileSync(`${ROOT}${path}`);
-    } catch {
-      continue;
-    }
-    for (const [, block] of text.matchAll(/```json\n([\s\S]*?)```/g)) {
-      if (!block.includes('"autoscaling:')) continue;
-      const policy = JSON.parse(block) as {
-        Statement: Array<{ Effect: string; Action: string | string[] }>;
-      };
-      const actions = policy.Statement.filter((s) => s.Effect === "Allow")
-        .flatMap((s) => typeof s.Action === "string" ? [s.Action] : s.Action);
-      return new Set(actions.map((a) => a.replace(/^autoscaling:/, "")));
-    }
+  const text = Deno.readTextFileSync(`${ROOT}docs/operations.md`);
+  for (const [, block] of text.matchAll(/```json\n([\s\S]*?)```/g)) {
+    if (!block.includes('"autoscaling:')) continue;
+    const policy = JSON.parse(block) as {
+      Statement: Array<{ Effect: string; Action: string | string[] }>;
+    };
+    const actions = policy.Statement.filter((s) => s.Effect === "Allow")
+      .flatMap((s) => typeof s.Action === "string" ? [s.Action] : s.Action);
+    return new Set(actions.map((a) => a.replace(/^autoscaling:/, "")));
   }
-  assert.fail("no IAM policy with autoscaling: actions in docs/operators.md or README.md");
+  assert.fail("no IAM policy with autoscaling: actions in docs/operations.md");
 }
 
 Deno.test("granted expands resources, subresources and verbs; used reads the recorded requests", () => {

@@ -661,3 +661,36 @@ Deno.test("handler acts at once on a maintenance event already inside its lead",
   assert.equal(s.node.unschedulable, true);
   assert.equal(r.entries.size, 0);
 });
+
+Deno.test("handler names the missing pods/eviction grant once when the API forbids evictions", async () => {
+  const k = fakeKube();
+  const n = fakeNotifier();
+  const logger = createMemoryLogger();
+  const handler = createHandler({
+    kubeCore: () => Promise.resolve(k.kube),
+    kube: () => Promise.resolve(k.kube),
+    drainer: () => ({
+      drain: () =>
+        Promise.resolve({
+          evicted: [],
+          remaining: [],
+          failed: [
+            { pod: "default/a", reason: '403 Forbidden: pods "a" is forbidden' },
+            { pod: "default/b", reason: '403 Forbidden: pods "b" is forbidden' },
+          ],
+          skipped: [],
+        }),
+    }),
+    notifier: n.notifier,
+    identity: () => Promise.reject(new Error("IMDS down")),
+    logger,
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
+  const report = await handler.handle(notice());
+  assert.equal(report!.drain!.status, "partial");
+  const lines = logger.lines.filter((l) => l.includes("evict pods failed for good"));
+  assert.equal(lines.length, 1);
+  assert.match(
+    lines[0],
+    /grant verb \\"create\\" on \\"pods\/eviction\\"|grant verb "create" on "pods\/eviction"/,
+  );
+});

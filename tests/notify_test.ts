@@ -908,6 +908,8 @@ Deno.test("NOTIFIER_VARIABLES lists every variable once, with secrets marked", (
     "SLACK_URL",
     "SMTP_URL",
     "TEAMS_WEBHOOK",
+    "WEBHOOK_HEADERS",
+    "WEBHOOK_TEMPLATE",
     "WEBHOOK_URL",
     "WECHAT_KEY",
     "WECHAT_URL",

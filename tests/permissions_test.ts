@@ -7,7 +7,12 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { CORE_VARIABLES } from "../lib/config.ts";
-import { HANDLER_PERMISSIONS, localPermissions, TOKEN_DIRS } from "../lib/permissions.ts";
+import {
+  CONFIG_DIR,
+  HANDLER_PERMISSIONS,
+  localPermissions,
+  TOKEN_DIRS,
+} from "../lib/permissions.ts";
 import { nonPermissionFlags } from "../tools/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
@@ -193,14 +198,15 @@ Deno.test("denoInvocations stops at the end of the command and strips quotes", (
   );
 });
 
-Deno.test("HANDLER_PERMISSIONS grants network, env, token reads and osRelease, nothing more", () => {
+Deno.test("HANDLER_PERMISSIONS grants network, env, token and config reads and osRelease, nothing more", () => {
   assert.deepEqual(sorted(HANDLER_PERMISSIONS), [
     "--allow-env",
     "--allow-net",
-    `--allow-read=${TOKEN_DIRS.join(",")}`,
+    `--allow-read=${TOKEN_DIRS.join(",")},${CONFIG_DIR}`,
     "--allow-sys=osRelease",
   ]);
   for (const dir of TOKEN_DIRS) assert.match(dir, /^\/var\/run\/secrets\/[a-z.]+\/serviceaccount$/);
+  assert.equal(CONFIG_DIR, "/etc/spot-termination-handler");
 });
 
 Deno.test("localPermissions adds only read access to the kubeconfig", () => {

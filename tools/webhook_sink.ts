@@ -11,6 +11,8 @@ export interface SinkRequest {
   path: string;
   query: string;
   contentType: string;
+  /** Every request header, names in lower case. */
+  headers: Record<string, string>;
   body: string;
   at: number;
 }
@@ -52,6 +54,7 @@ export function startWebhookSink(
         path: url.pathname,
         query: url.search,
         contentType: req.headers.get("content-type") ?? "",
+        headers: Object.fromEntries(req.headers),
         body: await req.text(),
         at: Date.now(),
       };

@@ -56,6 +56,8 @@ export interface StartHandlerOptions {
   env: Record<string, string>;
   /** Where the output is also written, for reading after a failure. */
   logPath: string;
+  /** Arguments of main.ts, e.g. `["--check"]`. */
+  args?: string[];
 }
 
 async function pump(
@@ -100,6 +102,7 @@ export function startHandler(options: StartHandlerOptions): HandlerProcess {
       "--no-prompt",
       ...localPermissions(options.kubeconfigPath),
       `${REPO_ROOT}/main.ts`,
+      ...(options.args ?? []),
     ],
     cwd: REPO_ROOT,
     clearEnv: true,

@@ -11,6 +11,8 @@
  */
 
 import assert from "node:assert/strict";
+import { parseAllDocuments } from "yaml";
+import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
   DEFAULT_PEERS_DIR,
@@ -93,6 +95,7 @@ interface WebhookEvent {
   returned?: { why: string; uncordoned: boolean; removed: string[] };
   result?: {
     drained: boolean;
+    drain: { status: string; reason?: string } | null;
     evicted: string[];
     remaining: { pod: string; reason: string }[];
     failed: { pod: string; reason: string }[];
@@ -118,6 +121,24 @@ function skipReason(): string | undefined {
 const SKIP = skipReason();
 const HAS_KUBECTL = (await kubectlVersion()) !== undefined;
 if (SKIP) console.log(`e2e/peers skipped: ${SKIP}`);
+// The Helm chart (bash tools/peers/setup.sh helm): when helm is there, the handler runs with the
+// RBAC the chart renders, and the chart's objects go through the real API server's validation.
+const HELM = locateHelm();
+if (!SKIP && !HELM) {
+  console.log(
+    "e2e/peers: helm not built (bash tools/peers/setup.sh helm); RBAC from daemonset.yaml",
+  );
+}
+
+/** The chart rendered with default values into `dir`, or daemonset.yaml without helm. */
+async function rbacSource(dir: string): Promise<string> {
+  if (!HELM) return MANIFEST_PATH;
+  const out = await helmTemplate(HELM);
+  assert.ok(out.ok, `helm template:\n${out.stderr}`);
+  const path = `${dir}/chart.yaml`;
+  await Deno.writeTextFile(path, out.stdout);
+  return path;
+}
 
 const iso = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
 
@@ -143,6 +164,8 @@ async function waitEvent(
 /** A handler subprocess plus its IMDS poll counter (from its /metrics). */
 interface RunningHandler extends HandlerProcess {
   polls(): Promise<number>;
+  /** Its `/readyz` URL. */
+  readyz: string;
 }
 
 /** What one scenario owns; everything is released by {@linkcode withScenario}. */
@@ -227,6 +250,7 @@ async function withScenario(
       const metrics = `http://127.0.0.1:${metricsPort}/metrics`;
       return Object.assign(handler, {
         polls: async () => (await readMetric(metrics, "sth_imds_polls_total")) ?? 0,
+        readyz: `http://127.0.0.1:${metricsPort}/readyz`,
       });
     },
     owner(kind, ownerName, replicas) {
@@ -269,7 +293,8 @@ Deno.test({
     const asg = createAutoScaling(peers.motoUrl);
     try {
       const api = peers.admin;
-      const who = await applyRbac(api, MANIFEST_PATH);
+      const chartPath = await rbacSource(peers.workDir);
+      const who = await applyRbac(api, chartPath);
       const token = await serviceAccountToken(api, who.namespace, {
         serviceAccount: who.serviceAccount,
       });
@@ -322,6 +347,37 @@ Deno.test({
             assert.equal(out.code, 0, `kubectl apply --dry-run=${mode}:\n${text}`);
             assert.match(text, /daemonset\.apps\/spot-termination-handler (created|configured)/);
           }
+        },
+      });
+
+      await t.step({
+        name: "helm template | kubectl apply --dry-run=server accepts the chart's objects on a " +
+          "real API server, and the handler runs with the chart's RBAC",
+        ignore: !HAS_KUBECTL || !HELM,
+        fn: async () => {
+          assert.equal(who.source, chartPath);
+          assert.ok(who.clusterRoles.length > 0, "the chart renders a ClusterRole");
+          const child = new Deno.Command("kubectl", {
+            args: [
+              "--kubeconfig",
+              peers.adminKubeconfig,
+              "apply",
+              "--dry-run=server",
+              "-f",
+              "-",
+            ],
+            stdin: "piped",
+            stdout: "piped",
+            stderr: "piped",
+          }).spawn();
+          const writer = child.stdin.getWriter();
+          await writer.write(await Deno.readFile(chartPath));
+          await writer.close();
+          const out = await child.output();
+          const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+          assert.equal(out.code, 0, `helm template | kubectl apply --dry-run=server:\n${text}`);
+          assert.match(text, /daemonset\.apps\/spot-termination-handler (created|configured)/);
+          assert.match(text, /clusterrole\.rbac\.authorization\.k8s\.io\/spot-termination-handler/);
         },
       });
 
@@ -715,9 +771,110 @@ Deno.test({
             assert.equal(await getPod(api, s.namespace, "worker-0"), undefined, "worker-0 gone");
           }),
       );
+      await t.step(
+        "a ClusterRole without pods/eviction: /readyz 503 and --check name the verb at start-up; " +
+          "at a notice the start message goes out at once and the result says forbidden",
+        () =>
+          withScenario(shared, "noevict", async (s) => {
+            const narrowed = await narrowedRbac(api, "noevict", (resource) =>
+              resource !== "pods/eviction");
+            const narrowKubeconfig = `${peers.workDir}/noevict.kubeconfig`;
+            await peers.writeKubeconfig(narrowKubeconfig, narrowed);
+            const [instanceId] = await asg.createGroup("e2e-noevict", 2);
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(worker, ["worker-0"]);
+            const aemm = await s.startAemm({
+              instanceId,
+              flags: ["--mock-delay-sec", "8", "--rebalance-delay-sec", "3600"],
+              command: ["spot", "-a", "terminate", "-t", iso(Date.now() + 60_000)],
+            });
+
+            const check = startHandler({
+              kubeconfigPath: narrowKubeconfig,
+              logPath: `${LOG_DIR}/handler-noevict-check.log`,
+              args: ["--check"],
+              env: {
+                NODE_NAME: s.node,
+                KUBECONFIG: narrowKubeconfig,
+                AWS_EC2_METADATA_SERVICE_ENDPOINT: aemm.url,
+              },
+            });
+            const status = await check.stop();
+            const text = check.lines.map((l) =>
+              l.raw
+            ).join("\n");
+            assert.equal(status.code, 1, text);
+            assert.match(text, /FAIL {2}rbac: not granted: create pods\/eviction/);
+            assert.match(text, /ok {4}kubernetes-api/);
+
+            const handler = s.startHandler(aemm, { KUBECONFIG: narrowKubeconfig });
+            await waitFor("/readyz 503 naming rbac", async () => {
+              const res = await fetch(handler.readyz).catch(() => undefined);
+              const body = await res?.text();
+              return res?.status === 503 && /rbac/.test(body ?? "") ? body : undefined;
+            }, { timeoutMs: 20_000 });
+
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "spot-interruption");
+            const result = await waitEvent(s.sink, "result", 40_000);
+            const r = result.result!;
+            assert.equal(r.drain?.status, "partial", JSON.stringify(r.drain));
+            assert.deepEqual(r.evicted, []);
+            assert.ok(
+              r.failed.length === 1 && /403|forbidden/i.test(r.failed[0].reason),
+              JSON.stringify(r.failed),
+            );
+            assert.ok(result.at < Date.parse(result.deadline), "not held until the deadline");
+            await handler.waitForLog(
+              (l) => l.msg === "evict pods failed for good; not retrying",
+              "one error line naming the grant",
+              5_000,
+            );
+            assert.ok(await getPod(api, s.namespace, "worker-0"), "worker-0 was not evicted");
+          }),
+      );
     } finally {
       asg.close();
       await peers.stop();
     }
   },
 });
+
+/**
+ * A ServiceAccount bound to a copy of the manifest's ClusterRole with some resources removed;
+ * resolves with its token.
+ */
+async function narrowedRbac(
+  api: Peers["admin"],
+  suffix: string,
+  keep: (resource: string) => boolean,
+): Promise<string> {
+  const docs = parseAllDocuments(await Deno.readTextFile(MANIFEST_PATH))
+    .map((d) => d.toJSON() as Record<string, unknown> | null);
+  const role = docs.find((d) => d?.kind === "ClusterRole") as {
+    rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[];
+  };
+  const name = `spot-termination-handler-${suffix}`;
+  const rbac = "/apis/rbac.authorization.k8s.io/v1";
+  await api.ensure(`/api/v1/namespaces/kube-system/serviceaccounts`, {
+    apiVersion: "v1",
+    kind: "ServiceAccount",
+    metadata: { name, namespace: "kube-system" },
+  });
+  await api.ensure(`${rbac}/clusterroles`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRole",
+    metadata: { name },
+    rules: role.rules
+      .map((r) => ({ ...r, resources: r.resources.filter(keep) }))
+      .filter((r) => r.resources.length > 0),
+  });
+  await api.ensure(`${rbac}/clusterrolebindings`, {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+    subjects: [{ kind: "ServiceAccount", name, namespace: "kube-system" }],
+  });
+  return await serviceAccountToken(api, "kube-system", { serviceAccount: name });
+}

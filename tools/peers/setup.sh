@@ -7,7 +7,7 @@
 # because the machine is small and shared; each step logs to .peers/logs/<peer>.log.
 #
 # Usage: tools/peers/setup.sh [peer...]   (default: all of them)
-#   peers: aemm kwok etcd kube moto nth
+#   peers: aemm kwok etcd kube moto nth helm actionlint
 # Env: PEERS_DIR (default ~/.cache/spot-termination-handler/peers), PEERS_GO_PARALLEL (default 1), PEERS_NICE (default 10).
 set -euo pipefail
 
@@ -19,6 +19,11 @@ KWOK_VERSION=v0.8.0
 AEMM_VERSION=v1.13.0
 MOTO_VERSION=5.2.5
 NTH_VERSION=v1.25.1
+# The chart's `helm lint`/`helm template` and the release workflow's `actionlint`.
+HELM_VERSION=v3.22.0
+# The Kubernetes minor of the client-go that helm v3.22.0 requires (k8s.io/client-go v0.37.0).
+HELM_KUBE_MINOR=37
+ACTIONLINT_VERSION=v1.7.12
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 # Outside the checkout so a fresh clone (CI) reuses what an earlier run built on this machine.
@@ -165,6 +170,25 @@ build_nth() {
     -o "$BIN/aws-node-termination-handler" github.com/aws/aws-node-termination-handler/cmd
 }
 
+build_helm() {
+  # As helm's Makefile does: its version, and the Kubernetes version `helm template` and `helm
+  # lint` assume without a cluster (otherwise 1.20, which a chart's kubeVersion may refuse).
+  local ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1"
+  ldflags+=" -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$HELM_KUBE_MINOR"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1"
+  ldflags+=" -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$HELM_KUBE_MINOR"
+  GOBIN="$BIN" "${NICE[@]}" go install -ldflags "$ldflags" "helm.sh/helm/v3/cmd/helm@$HELM_VERSION"
+  "$BIN/helm" version --short
+}
+
+build_actionlint() {
+  GOBIN="$BIN" "${NICE[@]}" go install \
+    -ldflags "-s -w -X github.com/rhysd/actionlint.version=$ACTIONLINT_VERSION" \
+    "github.com/rhysd/actionlint/cmd/actionlint@$ACTIONLINT_VERSION"
+  "$BIN/actionlint" -version
+}
+
 run_peer() {
   case "$1" in
     aemm) step aemm "$AEMM_VERSION" build_aemm bin/ec2-metadata-mock ;;
@@ -177,15 +201,18 @@ run_peer() {
       step nth "$NTH_VERSION" build_nth bin/aws-node-termination-handler
       (($? == 0)) || log "nth is optional; continuing without it"
       ;;
+    # The chart's tests and the workflow lint; the suite runs without them and says so.
+    helm) step helm "$HELM_VERSION-kube1.$HELM_KUBE_MINOR" build_helm bin/helm ;;
+    actionlint) step actionlint "$ACTIONLINT_VERSION" build_actionlint bin/actionlint ;;
     *)
-      log "unknown peer '$1' (known: aemm kwok etcd kube moto nth)"
+      log "unknown peer '$1' (known: aemm kwok etcd kube moto nth helm actionlint)"
       return 2
       ;;
   esac
 }
 
 peers=("$@")
-[[ ${#peers[@]} -gt 0 ]] || peers=(moto aemm kwok etcd kube nth)
+[[ ${#peers[@]} -gt 0 ]] || peers=(moto aemm kwok etcd kube nth helm actionlint)
 total_start=$SECONDS
 failed=()
 for p in "${peers[@]}"; do
