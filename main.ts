@@ -23,6 +23,7 @@ import { createNodeReturn } from "./lib/node_return.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
 import { startServer } from "./lib/server.ts";
+import { loadTemplateEngine, usesWebhookTemplate } from "./lib/webhook_template.ts";
 // deno.json's "version" is the one place the version is written; the image tag in
 // daemonset.yaml and the chart follow it (deno task chart, tests/version_test.ts).
 import denoJson from "./deno.json" with { type: "json" };
@@ -45,6 +46,8 @@ export async function main(args: string[], env: Record<string, string>): Promise
     );
     return 2;
   }
+  // Only a configured webhook template loads its engine: idle memory is every node's cost.
+  if (usesWebhookTemplate(env)) await loadTemplateEngine();
   const { config, errors, warnings } = loadConfig(env);
   if (!config) {
     for (const line of errors) console.error(`config error: ${line}`);

@@ -45,6 +45,8 @@ export interface HandlerProcess {
   readonly lines: readonly LogLine[];
   /** Resolve with the first line matching `match`; bounded by `timeoutMs`. */
   waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs: number): Promise<LogLine>;
+  /** Resolves with the exit status when the process ends by itself. */
+  readonly exited: Promise<Deno.CommandStatus>;
   /** Send a signal and wait (bounded) for the exit; SIGKILL after 20 s. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
@@ -136,6 +138,7 @@ export function startHandler(options: StartHandlerOptions): HandlerProcess {
   return {
     pid: child.pid,
     lines,
+    exited: done,
     waitForLog(match, what, timeoutMs) {
       return waitFor(what, () => {
         const hit = lines.find(match);

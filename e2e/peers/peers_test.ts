@@ -799,7 +799,17 @@ Deno.test({
                 AWS_EC2_METADATA_SERVICE_ENDPOINT: aemm.url,
               },
             });
-            const status = await check.stop();
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const status = await Promise.race([
+              check.exited,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() =>
+                  reject(new Error("--check still running after 30 s")), 30_000);
+              }),
+            ]).finally(() => {
+              clearTimeout(timer);
+              return check.stop();
+            });
             const text = check.lines.map((l) =>
               l.raw
             ).join("\n");
@@ -809,7 +819,9 @@ Deno.test({
 
             const handler = s.startHandler(aemm, { KUBECONFIG: narrowKubeconfig });
             await waitFor("/readyz 503 naming rbac", async () => {
-              const res = await fetch(handler.readyz).catch(() => undefined);
+              const res = await fetch(handler.readyz).catch(() =>
+                undefined
+              );
               const body = await res?.text();
               return res?.status === 503 && /rbac/.test(body ?? "") ? body : undefined;
             }, { timeoutMs: 20_000 });
