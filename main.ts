@@ -183,6 +183,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     logger,
     busy: () => handler.busy(),
     scheduler,
+    metrics,
   }, { cluster: config.cluster, dryRun: config.dryRun });
   const returning = nodeReturn.repeat(controller.signal, realSleep, PREFLIGHT_INTERVAL_MS);
 

@@ -22,6 +22,7 @@ import type { Identity } from "./imds.ts";
 import type { NodeInfo, NodePatch } from "./kube.ts";
 import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
 import type { FinishedEvent, Scheduler } from "./maintenance.ts";
 import { type Notice, NOTICE_KINDS, type NoticeKind } from "./notice.ts";
 import type { Message, Notifier, NotifyContext } from "./notify.ts";
@@ -129,6 +130,7 @@ export interface NodeReturnDeps {
   busy: () => boolean;
   /** Holds the timers of announced maintenance events. */
   scheduler?: Pick<Scheduler, "cancel" | "pending">;
+  metrics?: Metrics;
   now?: () => Date;
 }
 
@@ -256,6 +258,7 @@ export function createNodeReturn(deps: NodeReturnDeps, options: NodeReturnOption
           },
         });
       }
+      if (!options.dryRun) deps.metrics?.inc("sth_notices_closed_total", { outcome: "canceled" });
       logger.info("maintenance event over before its time; nothing more will be done", {
         node,
         id: item.event.id,
@@ -302,6 +305,7 @@ export function createNodeReturn(deps: NodeReturnDeps, options: NodeReturnOption
       return report;
     }
     await core.patchNode(info.name, patch);
+    deps.metrics?.inc("sth_notices_closed_total", { outcome: "returned" });
     logger.info("node back in service", {
       node: info.name,
       why: back.why,

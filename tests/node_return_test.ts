@@ -3,6 +3,7 @@ import { annotationKey, type HandledState, LB_EXCLUSION_LABEL, TAINT_KEY } from 
 import type { NodeInfo, NodePatch } from "../lib/kube.ts";
 import type { KubeCore } from "../lib/kube_http.ts";
 import { createMemoryLogger } from "../lib/log.ts";
+import { createMetrics } from "../lib/metrics.ts";
 import type { FinishedEvent, Scheduler } from "../lib/maintenance.ts";
 import type { Notice, NoticeKind } from "../lib/notice.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
@@ -187,6 +188,7 @@ function setup(
     pending: (id) => pending.get(id),
   };
   const logger = createMemoryLogger();
+  const metrics = createMetrics();
   const back = createNodeReturn({
     kubeCore: () => Promise.resolve(k.core),
     nodeName: () => Promise.resolve("n1"),
@@ -201,9 +203,10 @@ function setup(
     logger,
     busy: () => options.busy ?? false,
     scheduler,
+    metrics,
     now: () => NOW,
   }, { cluster: "prod", dryRun: options.dryRun ?? false });
-  return { back, info, sent, pending, cancelled, logger, ...k };
+  return { back, info, sent, pending, cancelled, logger, metrics, ...k };
 }
 
 Deno.test("the return step uncordons, untaints, unlabels in one patch, marks returned and says so once", async () => {
@@ -234,6 +237,7 @@ Deno.test("the return step uncordons, untaints, unlabels in one patch, marks ret
   await s.back.check();
   assert.equal(s.patches.length, 1, "nothing more to do");
   assert.equal(s.sent.length, 1);
+  assert.equal(s.metrics.get("sth_notices_closed_total", { outcome: "returned" }), 1);
 });
 
 Deno.test("the return step keeps a node cordoned that someone else had cordoned", async () => {
@@ -268,6 +272,7 @@ Deno.test("the return step cancels an announced maintenance event once, however 
   assert.equal(state.phase, "canceled");
   assert.equal(s.info.unschedulable, false);
   assert.deepEqual(s.sent.map((m) => m.phase), ["canceled"]);
+  assert.equal(s.metrics.get("sth_notices_closed_total", { outcome: "canceled" }), 1);
   const msg = s.sent[0] as Extract<Message, { phase: "canceled" }>;
   assert.equal(msg.state, "canceled");
   assert.deepEqual(msg.notice.noticeTime, new Date("2026-12-08T09:00:00Z"));
@@ -304,4 +309,5 @@ Deno.test("the return step in dry run changes nothing and reports once", async (
   assert.equal(s.patches.length, 0);
   assert.equal(s.info.unschedulable, true);
   assert.deepEqual(s.sent.map((m) => [m.phase, m.dryRun]), [["returned", true]]);
+  assert.equal(s.metrics.get("sth_notices_closed_total", { outcome: "returned" }), 0);
 });
