@@ -5,7 +5,7 @@
  * @module
  */
 
-import { helpText, loadConfig, redactConfig } from "./lib/config.ts";
+import { fileReadable, helpText, loadConfig, redactConfig } from "./lib/config.ts";
 import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
@@ -22,7 +22,8 @@ import { createScheduler } from "./lib/maintenance.ts";
 import { createNodeReturn } from "./lib/node_return.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { realSleep } from "./lib/retry.ts";
-import { startServer } from "./lib/server.ts";
+import { redactUrl } from "./lib/redact.ts";
+import { keepListening } from "./lib/server.ts";
 import { loadTemplateEngine, usesWebhookTemplate } from "./lib/webhook_template.ts";
 // deno.json's "version" is the one place the version is written; the image tag in
 // daemonset.yaml and the chart follow it (deno task chart, tests/version_test.ts).
@@ -48,7 +49,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
   }
   // Only a configured webhook template loads its engine: idle memory is every node's cost.
   if (usesWebhookTemplate(env)) await loadTemplateEngine();
-  const { config, errors, warnings } = loadConfig(env);
+  const { config, errors, warnings } = loadConfig(env, { readable: fileReadable });
   if (!config) {
     for (const line of errors) console.error(`config error: ${line}`);
     console.error(`${errors.length} configuration problem(s); see --help`);
@@ -69,7 +70,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
     logger.info(`\`kubectl drain ${node}\` will be executed once a termination notice is made.`);
     logger.info(
       `Polling ${
-        config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`
+        redactUrl(
+          config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`,
+        )
       } every ${config.pollIntervalMs / 1000} second(s)`,
     );
     logger.info("configuration", redactConfig(config));
@@ -206,17 +209,19 @@ export async function main(args: string[], env: Record<string, string>): Promise
   // Liveness: the loop completes a round (with or without IMDS errors) at least this often.
   const staleMs = Math.max(60_000, 10 * config.pollIntervalMs);
   let lastRound = Date.now();
-  const server = config.metricsPort === 0 ? undefined : startServer({
+  const server = config.metricsPort === 0 ? undefined : keepListening({
     port: config.metricsPort,
+    hostname: config.metricsAddress,
     metrics,
     logger,
     signal: controller.signal,
     healthy: () => Date.now() - lastRound < staleMs,
+    // Not ready names why: IMDS silent, or the first failing preflight check.
     ready: () =>
-      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 < staleMs &&
-      preflight.failing() === undefined,
+      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 >= staleMs
+        ? "IMDS has not answered within the last minute"
+        : preflight.failing() ?? true,
   });
-  if (server) logger.info("health and metrics listening", { port: server.port });
 
   const monitor = createMonitor(imds, {
     pollIntervalMs: config.pollIntervalMs,

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { BodyTooLargeError } from "./body.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { AsgResult, AsgStatus } from "./report.ts";
@@ -55,6 +56,40 @@ interface Sdk {
 
 /** Per-request bound so a hung endpoint cannot outlive the notice; the caller's signal cuts sooner. */
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Bytes of one Auto Scaling answer at most. The SDK reads bodies itself (its deserializers
+ * collect the whole stream, error answers included), so the bound sits in the fetch it is given.
+ * The two calls' answers, errors included, are a few KiB; 256 KiB leaves room and keeps a huge
+ * or endless answer from an endpoint override out of memory.
+ */
+export const MAX_AWS_BODY_BYTES = 256 * 1024;
+
+/**
+ * `fetch` with every response body cut off at `limit` bytes: reading past it errors with
+ * {@linkcode BodyTooLargeError} and cancels the rest of the stream.
+ */
+export function boundedFetch(limit: number, fetchFn: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await fetchFn(input, init);
+    if (!response.body) return response;
+    let size = 0;
+    const limited = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          size += chunk.byteLength;
+          if (size > limit) controller.error(new BodyTooLargeError(limit));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(limited, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
 
 // Detaching an instance in these states either already happened or cannot work any more.
 const LEAVING_STATES = /^(Detaching|Detached|Terminating.*|Terminated)$/;
@@ -191,7 +226,10 @@ export function createAsgDetacher(options: AsgDetacherOptions): AsgDetacher {
         ...(endpoint === undefined ? {} : { endpoint }),
         ...(credentials === undefined ? {} : { credentials }),
         ...(maxAttempts === undefined ? {} : { maxAttempts }),
-        requestHandler: new FetchHttpHandler({ requestTimeout: REQUEST_TIMEOUT_MS }),
+        requestHandler: new FetchHttpHandler({
+          requestTimeout: REQUEST_TIMEOUT_MS,
+          customFetch: boundedFetch(MAX_AWS_BODY_BYTES),
+        }),
       });
       return { sdk, client };
     })();

@@ -592,8 +592,8 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     ]);
     if (drain) report.drain = drain;
     if (asg) report.asg = asg;
-    await started;
-    await send({ phase: "result", ...base, report } as Message);
+    // The notifier keeps start before result per target; a slow target holds only its own.
+    await Promise.all([started, send({ phase: "result", ...base, report } as Message)]);
     return report;
   }
 
@@ -718,8 +718,10 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     if (k.drain) report.drain = k.drain;
     if (asg) report.asg = asg;
 
-    await started;
-    await send({ phase: "result", ...base, context: { ...context, node: k.node }, report });
+    await Promise.all([
+      started,
+      send({ phase: "result", ...base, context: { ...context, node: k.node }, report }),
+    ]);
     const failed = k.drain?.status === "not-run" || k.cordon?.status === "failed";
     await markFinal(notice, k.node, known.view, plan, failed);
     logNotice(notice, k.node, report);

@@ -1,13 +1,16 @@
 /**
  * A small EC2 instance metadata (IMDS) client over plain `fetch`: IMDSv2 session tokens with
- * caching and refresh, optional IMDSv1 fallback, and a timeout on every request so an
- * unreachable IMDS never hangs the poll loop. The AWS SDK is not used here: it would cost
- * idle memory for four GET requests.
+ * caching and refresh, optional IMDSv1 fallback, and a total time limit and a byte limit on every
+ * request, so an unreachable, slow or hostile IMDS never hangs the poll loop or grows the
+ * process. IMDS never redirects: a 3xx is an error, and the token never leaves for another host.
+ * The AWS SDK is not used here: it would cost idle memory for four GET requests.
  *
  * @module
  */
 
+import { BodyTooLargeError, readBounded } from "./body.ts";
 import type { Logger } from "./log.ts";
+import { redactUrl, redactUserInfo } from "./redact.ts";
 
 /** An IMDS answer the caller has to interpret: 200 (found) or 404 (nothing there). */
 export interface ImdsResponse {
@@ -24,7 +27,14 @@ export interface Identity {
 }
 
 /** Why an IMDS request failed. */
-export type ImdsErrorKind = "timeout" | "refused" | "http" | "token" | "aborted";
+export type ImdsErrorKind =
+  | "timeout"
+  | "refused"
+  | "http"
+  | "token"
+  | "aborted"
+  | "too_large"
+  | "redirect";
 
 /** Options of the {@linkcode ImdsError} constructor. */
 export interface ImdsErrorOptions {
@@ -34,9 +44,10 @@ export interface ImdsErrorOptions {
   message?: string;
 }
 
+// Error texts from fetch may quote the URL, and an operator's URL may carry user-info.
 function describeCause(cause: unknown): string {
-  if (cause instanceof Error) return cause.message;
-  return cause === undefined ? "" : String(cause);
+  if (cause instanceof Error) return redactUserInfo(cause.message);
+  return cause === undefined ? "" : redactUserInfo(String(cause));
 }
 
 /**
@@ -67,6 +78,10 @@ export class ImdsError extends Error {
         options.status ? ` (HTTP ${options.status})` : reason ? ` (${reason})` : ""
       }`,
       aborted: `IMDS ${path}: aborted`,
+      too_large: `IMDS ${path}: answer larger than ${MAX_BODY_BYTES} bytes`,
+      redirect: `IMDS ${path}: redirected${
+        options.status ? ` (HTTP ${options.status})` : ""
+      }; IMDS never redirects, not followed`,
     };
     super(options.message ?? defaults[kind], { cause: options.cause });
     this.name = "ImdsError";
@@ -106,6 +121,17 @@ export interface ImdsOptions {
   logger?: Logger;
 }
 
+/**
+ * The most bytes read from any IMDS answer. The largest legitimate answers are small: the
+ * IMDSv2 token (AWS does not document its length; real ones are about 56 characters), the
+ * scheduled-events JSON array (about 300 bytes per event: code, a one-line description, an id
+ * and three times; AWS lists the events still to come, rarely more than one or two) and, for
+ * the preflight, `iam/security-credentials/<role>` (about 1.5 KB with its session token).
+ * 8 KiB holds some 25 scheduled events, five times the largest credential document, and still
+ * bounds what a hostile or broken endpoint can make the handler hold per request.
+ */
+export const MAX_BODY_BYTES = 8 * 1024;
+
 /** Header carrying the token on every request. */
 export const TOKEN_HEADER = "X-aws-ec2-metadata-token";
 /** Header of the token PUT asking for a lifetime in seconds. */
@@ -120,6 +146,11 @@ const REFRESH_FRACTION = 0.8;
 const FALLBACK_STATUSES = new Set([403, 404, 405]);
 
 const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+// A token goes into a header: anything but visible ASCII would be refused by fetch, or worse.
+const TOKEN_SHAPE = /^[\x21-\x7e]+$/;
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+// Resolved paths are cached; the handler asks about a dozen distinct ones.
+const MAX_CACHED_PATHS = 64;
 
 /**
  * The region of an availability zone, also for Local Zones (`us-west-2-lax-1a`) and Wavelength
@@ -135,6 +166,24 @@ export function regionFromAvailabilityZone(zone: string): string {
   const match = /^([a-z]{2}(?:-[a-z]+)+-\d+)(?:[a-z]|-)/.exec(zone);
   if (match) return match[1];
   return zone.replace(/[a-z]$/, "");
+}
+
+/**
+ * The body, at most {@linkcode MAX_BODY_BYTES}. IMDS declares the length of every answer; a
+ * declared length within the limit already bounds what the HTTP client reads (it stops at the
+ * declared length), so `text()` is safe there and costs a quarter of the streamed read, which
+ * adds up at several requests a second. Everything else (no length, chunked, over the limit)
+ * goes through readBounded.
+ */
+function readBody(res: Response): Promise<string> {
+  const declared = res.headers.get("content-length");
+  if (
+    declared !== null && /^\d{1,5}$/.test(declared) && Number(declared) <= MAX_BODY_BYTES &&
+    !res.headers.has("transfer-encoding")
+  ) {
+    return res.text();
+  }
+  return readBounded(res, MAX_BODY_BYTES);
 }
 
 interface CachedToken {
@@ -169,7 +218,15 @@ export function createImds(options: ImdsOptions): Imds {
   try {
     endpointUrl = new URL(options.endpoint);
   } catch {
-    throw new TypeError(`IMDS endpoint is not a URL: ${JSON.stringify(options.endpoint)}`);
+    throw new TypeError(
+      `IMDS endpoint is not a URL: ${JSON.stringify(redactUserInfo(options.endpoint))}`,
+    );
+  }
+  if (endpointUrl.search || endpointUrl.hash || options.endpoint.includes("?")) {
+    // `<endpoint>/latest/<path>` is built by appending: a query or fragment would swallow it.
+    throw new TypeError(
+      `IMDS endpoint must not have a query or fragment: ${redactUrl(endpointUrl.href)}`,
+    );
   }
   const base = endpointUrl.href.replace(/\/+$/, "");
   const doFetch = options.fetch ?? fetch;
@@ -187,6 +244,19 @@ export function createImds(options: ImdsOptions): Imds {
   let nextV2AttemptAt = 0;
   let tokenInFlight: Promise<string | null> | undefined;
   let identityCache: Identity | undefined;
+  // Built once per token, not per request: the poll loop sends the same header all day.
+  let tokenHeaders: { value: string; headers: Record<string, string> } | undefined;
+  const ttlHeaders: Record<string, string> = { [TOKEN_TTL_HEADER]: String(ttlSeconds) };
+  const tokenUrl = `${base}/latest/${TOKEN_PATH}`;
+  const resolved = new Map<string, { url: string; label: string; sendToken: boolean }>();
+
+  function headersFor(value: string | null): Record<string, string> {
+    if (value === null) return NO_HEADERS;
+    if (tokenHeaders?.value !== value) {
+      tokenHeaders = { value, headers: { [TOKEN_HEADER]: value } };
+    }
+    return tokenHeaders.headers;
+  }
 
   async function request(
     url: string,
@@ -207,12 +277,22 @@ export function createImds(options: ImdsOptions): Imds {
         method: init.method ?? "GET",
         headers: init.headers,
         signal: cut.signal,
+        // IMDS never redirects. Following one would carry the token header to another host
+        // and take that host's body as IMDS's answer.
+        redirect: "manual",
       });
-      // The body is read under the same timeout: a server may send headers and then stall.
-      const body = await res.text();
+      if (res.status >= 300 && res.status < 400) {
+        await res.body?.cancel().catch(() => {});
+        throw new ImdsError("redirect", path, { status: res.status });
+      }
+      // The body is read under the same timeout (a server may send headers and then stall or
+      // drip) and with a byte limit (or a 100 MB or endless answer would be held in memory).
+      const body = await readBody(res);
       return { status: res.status, body };
     } catch (err) {
+      if (err instanceof ImdsError) throw err;
       if (init.signal?.aborted) throw new ImdsError("aborted", path, { cause: err });
+      if (err instanceof BodyTooLargeError) throw new ImdsError("too_large", path);
       if (cut.signal.aborted) {
         throw new ImdsError("timeout", path, {
           message: `IMDS ${path}: no answer within ${timeoutMs} ms`,
@@ -252,13 +332,12 @@ export function createImds(options: ImdsOptions): Imds {
     const requestedAt = now();
     let res: ImdsResponse;
     try {
-      res = await request(`${base}/latest/${TOKEN_PATH}`, TOKEN_PATH, {
-        method: "PUT",
-        headers: { [TOKEN_TTL_HEADER]: String(ttlSeconds) },
-        signal,
-      });
+      res = await request(tokenUrl, TOKEN_PATH, { method: "PUT", headers: ttlHeaders, signal });
     } catch (err) {
       if (!(err instanceof ImdsError) || err.kind === "aborted") throw err;
+      // Not "IMDSv2 is off" but something answering in IMDS's place: say so on every request
+      // rather than quietly switching to IMDSv1.
+      if (err.kind === "redirect" || err.kind === "too_large") throw err;
       // A refresh that fails transiently must not drop a token that still works.
       if (old && now() < old.expiresAt) {
         logger.debug("IMDSv2 token refresh failed, keeping the current token", { error: err });
@@ -267,6 +346,11 @@ export function createImds(options: ImdsOptions): Imds {
       return fallBack({ cause: err });
     }
     const value = res.body.trim();
+    if (res.status === 200 && value !== "" && !TOKEN_SHAPE.test(value)) {
+      throw new ImdsError("token", TOKEN_PATH, {
+        message: `IMDS ${TOKEN_PATH}: the token is not printable ASCII; not used`,
+      });
+    }
     if (res.status === 200 && value !== "") {
       if (mode === "v1") logger.info("IMDSv2 available again, using session tokens");
       else if (mode === "unknown") logger.debug("using IMDSv2 session tokens");
@@ -311,13 +395,24 @@ export function createImds(options: ImdsOptions): Imds {
   }
 
   function resolvePath(path: string): { url: string; label: string; sendToken: boolean } {
+    const cached = resolved.get(path);
+    if (cached) return cached;
+    let entry: { url: string; label: string; sendToken: boolean };
     if (/^https?:\/\//i.test(path)) {
       const url = new URL(path);
-      // The token is a credential: only ever send it to the IMDS endpoint itself.
-      return { url: url.href, label: path, sendToken: url.origin === endpointUrl.origin };
+      // The token is a credential: only ever send it to the IMDS endpoint itself. The label
+      // appears in errors and logs, so without the URL's user-info.
+      entry = {
+        url: url.href,
+        label: redactUrl(path),
+        sendToken: url.origin === endpointUrl.origin,
+      };
+    } else {
+      const relative = path.replace(/^\/+/, "");
+      entry = { url: `${base}/latest/${relative}`, label: relative, sendToken: true };
     }
-    const relative = path.replace(/^\/+/, "");
-    return { url: `${base}/latest/${relative}`, label: relative, sendToken: true };
+    if (resolved.size < MAX_CACHED_PATHS) resolved.set(path, entry);
+    return entry;
   }
 
   async function get(
@@ -328,7 +423,7 @@ export function createImds(options: ImdsOptions): Imds {
     const { url, label, sendToken } = resolvePath(path);
     if (signal?.aborted) throw new ImdsError("aborted", label);
     const send = async (value: string | null) =>
-      await request(url, label, { headers: value ? { [TOKEN_HEADER]: value } : {}, signal });
+      await request(url, label, { headers: headersFor(value), signal });
     let sent = sendToken ? await currentToken(signal, false) : null;
     let res = await send(sent);
     if (res.status === 401 && sendToken) {

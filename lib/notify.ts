@@ -24,6 +24,7 @@ import {
   webhookPayload,
   wechatQuery,
 } from "./notify_payloads.ts";
+import { readBounded } from "./body.ts";
 import { createSmtpSender, type Mail, SmtpError, type SmtpSender } from "./smtp.ts";
 import { webhookDelivery, webhookProblems } from "./webhook_template.ts";
 
@@ -81,7 +82,12 @@ export interface SendOutcome {
 export interface Notifier {
   /** Enabled targets, in table order. */
   readonly targets: string[];
-  /** Deliver to all targets concurrently; never throws; one outcome per target. */
+  /**
+   * Deliver to all targets concurrently; never throws; one outcome per target. A result
+   * message goes to each target once that target's start message for the same notice (if one
+   * was sent through this notifier) has been delivered or has failed, independently of the
+   * other targets: the caller need not wait for the start before sending the result.
+   */
   send(message: Message, options?: { signal?: AbortSignal }): Promise<SendOutcome[]>;
 }
 
@@ -148,6 +154,13 @@ const GMAIL_SERVER = "smtps://smtp.gmail.com:465";
 const BACKOFF_BASE_MS = 500;
 const RETRY_AFTER_CAP_MS = 10_000;
 const ADDRESS = /^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+$/;
+/** Redirects followed at most per request (307/308 to the same origin only). */
+const MAX_REDIRECTS = 2;
+/** Bytes of an error response kept for the log: enough for Slack's or Teams's error text. */
+const ERROR_BODY_BYTES = 1024;
+/** Notices whose start messages are remembered for their results (see `send`). */
+const REMEMBERED_NOTICES = 16;
+const REDIRECTS = new Set([301, 302, 303, 307, 308]);
 
 function v(
   name: string,
@@ -550,7 +563,15 @@ function parseRetryAfter(header: string | null, now: number): number | undefined
 
 type Attempt =
   | { ok: true }
-  | { ok: false; retry: boolean; status: string; error: string; retryAfterMs?: number };
+  | {
+    ok: false;
+    retry: boolean;
+    status: string;
+    error: string;
+    retryAfterMs?: number;
+    /** The start of the error response's body, scrubbed, for the log line. */
+    response?: string;
+  };
 
 function defaultSleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
@@ -667,16 +688,53 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
       const headers: Record<string, string> = { "user-agent": "spot-termination-handler" };
       Object.assign(headers, delivery.headers);
       if (delivery.contentType) headers["content-type"] = delivery.contentType;
-      const response = await fetchFn(delivery.url, {
-        method: delivery.method,
-        headers,
-        body: delivery.body,
-        signal: attemptSignal,
-      });
-      // The body is not used; cancelling frees the connection.
-      await response.body?.cancel().catch(() => {});
-      if (response.ok) return { ok: true };
+      // Redirects are handled here, not by fetch: fetch turns a 302 into a GET without the
+      // body (the message is lost while the answer looks fine) and re-sends a 307's body to
+      // any host. Only a 307/308 to the same origin keeps method, body and destination.
+      let url = delivery.url;
+      let response: Response;
+      for (let hops = 0;; hops++) {
+        response = await fetchFn(url, {
+          method: delivery.method,
+          headers,
+          body: delivery.body,
+          signal: attemptSignal,
+          redirect: "manual",
+        });
+        if (!REDIRECTS.has(response.status)) break;
+        await response.body?.cancel().catch(() => {});
+        const status = response.status;
+        let next: URL | undefined;
+        try {
+          next = new URL(response.headers.get("location") ?? "", url);
+        } catch {
+          next = undefined;
+        }
+        const sameOrigin = next !== undefined && next.origin === new URL(url).origin;
+        if ((status === 307 || status === 308) && sameOrigin && hops < MAX_REDIRECTS) {
+          url = next!.href;
+          continue;
+        }
+        const why = !sameOrigin
+          ? "to another host"
+          : status === 307 || status === 308
+          ? "too many times"
+          : "(only 307/308 keep the message)";
+        return {
+          ok: false,
+          retry: false,
+          status: String(status),
+          error: `HTTP ${status} redirect ${why} not followed`,
+        };
+      }
+      if (response.ok) {
+        // The body is not used; cancelling frees the connection.
+        await response.body?.cancel().catch(() => {});
+        return { ok: true };
+      }
       const status = response.status;
+      const text = await readBounded(response, ERROR_BODY_BYTES, { truncate: true })
+        .catch(() => "");
       return {
         ok: false,
         retry: status === 408 || status === 429 || status >= 500,
@@ -685,6 +743,8 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
         retryAfterMs: status === 429 || status === 503
           ? parseRetryAfter(response.headers.get("retry-after"), Date.now())
           : undefined,
+        response: scrub(text.replace(/\s+/g, " ").trim(), fragments).slice(0, 200) ||
+          undefined,
       };
     }, (error) => ({
       ok: false,
@@ -740,6 +800,7 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
           status: result.status,
           attempts: attempt,
           error: result.error,
+          response: result.response,
         });
         return { target, ok: false, attempts: attempt, error: result.error };
       }
@@ -754,20 +815,43 @@ export function createNotifier(env: Record<string, string>, options: NotifierOpt
     }
   }
 
+  function deliverSafely(spec: TargetSpec, message: Message, signal?: AbortSignal) {
+    return deliver(spec, message, signal).catch((error): SendOutcome => {
+      // A payload builder or logger failing must not fail the handler.
+      metrics?.inc("sth_notifications_total", { target: spec.target, outcome: "failed" });
+      const detail = describe(error);
+      logger.warn("notification failed", { target: spec.target, error: detail });
+      return { target: spec.target, ok: false, attempts: 0, error: detail };
+    });
+  }
+
+  // Start deliveries by notice id and target: a result waits for its own target's start only,
+  // so one slow or dead target never holds back the others' results.
+  const starts = new Map<string, Map<string, Promise<SendOutcome>>>();
+
   return {
     targets: active.map((t) => t.target),
     send(message, sendOptions = {}) {
-      return Promise.all(
-        active.map((spec) =>
-          deliver(spec, message, sendOptions.signal).catch((error): SendOutcome => {
-            // A payload builder or logger failing must not fail the handler.
-            metrics?.inc("sth_notifications_total", { target: spec.target, outcome: "failed" });
-            const detail = describe(error);
-            logger.warn("notification failed", { target: spec.target, error: detail });
-            return { target: spec.target, ok: false, attempts: 0, error: detail };
-          })
-        ),
-      );
+      const id = message.notice.id;
+      if (message.phase === "start") {
+        const byTarget = new Map<string, Promise<SendOutcome>>();
+        const all = active.map((spec) => {
+          const p = deliverSafely(spec, message, sendOptions.signal);
+          byTarget.set(spec.target, p);
+          return p;
+        });
+        starts.delete(id);
+        starts.set(id, byTarget);
+        // Bounded: a start whose result never comes (a crash, a dropped notice) is forgotten.
+        while (starts.size > REMEMBERED_NOTICES) starts.delete(starts.keys().next().value!);
+        return Promise.all(all);
+      }
+      const byTarget = starts.get(id);
+      starts.delete(id);
+      return Promise.all(active.map(async (spec) => {
+        await byTarget?.get(spec.target);
+        return deliverSafely(spec, message, sendOptions.signal);
+      }));
     },
   };
 }

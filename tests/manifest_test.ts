@@ -259,6 +259,8 @@ Deno.test("the pod learns its node, name and namespace from the downward API", (
     NODE_NAME: "spec.nodeName",
     POD_NAME: "metadata.name",
     NAMESPACE: "metadata.namespace",
+    // The probes connect to the pod IP (the node's with hostNetwork); the listener binds it.
+    METRICS_ADDRESS: "status.podIP",
   });
 });
 

@@ -18,13 +18,15 @@ import { VERSION, withManifestImage } from "./release.ts";
 export const CHART_DIR = "charts/spot-termination-handler";
 
 /**
- * Variables the chart does not offer in `env`: the downward API sets the first three, and a pod
- * cannot use a kubeconfig file (the handler may read only the service account token folders).
+ * Variables the chart does not offer in `env`: the downward API sets the first three and
+ * METRICS_ADDRESS (the pod IP, where the probes connect), and a pod cannot use a kubeconfig file
+ * (the handler may read only the service account token folders).
  */
 export const FIXED_VARIABLES: ReadonlySet<string> = new Set([
   "NODE_NAME",
   "POD_NAME",
   "NAMESPACE",
+  "METRICS_ADDRESS",
   "KUBECONFIG",
 ]);
 
