@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../../dev_deps.ts";
 import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
@@ -227,7 +227,7 @@ async function withScenario(
       handlerCount++;
       const metricsPort = freePort();
       const handler = startHandler({
-        kubeconfigPath: shared.kubeconfigPath,
+        kubeconfigPath: extraEnv.KUBECONFIG ?? shared.kubeconfigPath,
         logPath: `${LOG_DIR}/handler-${name}-${handlerCount}.log`,
         env: {
           NODE_NAME: node,

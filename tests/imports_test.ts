@@ -1,0 +1,43 @@
+/**
+ * deno.json's import map lists exactly what ships: every bare specifier that main.ts and lib/
+ * import, and nothing else (test-only packages are pinned in dev_deps.ts).
+ */
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../", import.meta.url));
+
+function shippedSpecifiers(): Set<string> {
+  const files = [
+    "main.ts",
+    ...[...Deno.readDirSync(`${ROOT}lib`)].filter((e) => e.name.endsWith(".ts")).map((e) =>
+      `lib/${e.name}`
+    ),
+  ];
+  const found = new Set<string>();
+  const pattern = /(?:from|import\(|@ts-types=)\s*"([^".][^"]*)"/g;
+  for (const file of files) {
+    const text = Deno.readTextFileSync(`${ROOT}${file}`);
+    for (const [, spec] of text.matchAll(pattern)) {
+      if (/^(node|npm|jsr|https?):/.test(spec)) continue;
+      found.add(spec);
+    }
+  }
+  return found;
+}
+
+Deno.test("deno.json's imports are exactly the packages main.ts and lib/ import", () => {
+  const config = JSON.parse(Deno.readTextFileSync(`${ROOT}deno.json`));
+  assert.deepEqual(
+    [...shippedSpecifiers()].sort(),
+    Object.keys(config.imports).sort(),
+  );
+});
+
+Deno.test("nothing that ships imports dev_deps.ts, where the test-only packages are", () => {
+  const shipped = ["main.ts", ...[...Deno.readDirSync(`${ROOT}lib`)].map((e) => `lib/${e.name}`)];
+  const offenders = shipped.filter((f) =>
+    Deno.readTextFileSync(`${ROOT}${f}`).includes("dev_deps")
+  );
+  assert.deepEqual(offenders, []);
+});
