@@ -122,17 +122,17 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
   {
     name: "INSTANCE_ID_URL",
     default: "IMDS",
-    description: "old script: a full URL the instance ID is read from",
+    description: "old script: a full URL that gives the instance ID",
   },
   {
     name: "INSTANCE_TYPE_URL",
     default: "IMDS",
-    description: "old script: a full URL the instance type is read from",
+    description: "old script: a full URL that gives the instance type",
   },
   {
     name: "AZ_URL",
     default: "IMDS",
-    description: "old script: a full URL the availability zone (and so the region) is read from",
+    description: "old script: a full URL that gives the availability zone (and so the region)",
   },
   { name: "AWS_REGION", default: "from IMDS", description: "region of the Auto Scaling API" },
   {
