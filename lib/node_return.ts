@@ -53,6 +53,14 @@ export interface ReturnDecision {
 
 const IN_FORCE = new Set(["started", "done", "failed"]);
 
+/**
+ * How long after a spot hibernation's time a running handler means the instance resumed. A
+ * resumed instance keeps its kernel, so its boot ID does not change; but the handler runs only
+ * while the instance does, and AWS hibernates at the notice's time. Ten minutes leaves room for
+ * the hibernation itself and a skewed clock.
+ */
+export const HIBERNATE_RESUME_MS = 10 * 60_000;
+
 /** The handler's records on a node, one per kind that has one. */
 export function handledStates(node: NodeInfo): KindState[] {
   const out: KindState[] = [];
@@ -66,7 +74,8 @@ export function handledStates(node: NodeInfo): KindState[] {
 /**
  * Decide what ends now. A record holds the node while the handler's cordon for it is in force
  * (phase started/done/failed, plan cordoned); it is over when the node's boot ID differs from the
- * one recorded at cordon time, or when it is a maintenance event IMDS lists as finished. The node
+ * one recorded at cordon time, when it is a maintenance event IMDS lists as finished, or when it
+ * is a spot hibernation whose time is {@linkcode HIBERNATE_RESUME_MS} past (the instance resumed). The node
  * returns only when every record holding it is over and no notice is being handled: a spot stop
  * that came back while a rebalance cordon of this boot stands keeps the node cordoned.
  *
@@ -79,6 +88,7 @@ export function decideReturn(
   node: NodeInfo,
   finished: ReadonlyMap<string, FinishedEvent>,
   busy: boolean,
+  now: Date = new Date(),
 ): ReturnDecision {
   const states = handledStates(node);
   const cancel = states.flatMap((s) => {
@@ -91,7 +101,11 @@ export function decideReturn(
   if (holding.length === 0) return { cancel };
   const rebooted = (s: HandledState) =>
     node.bootId !== undefined && s.bootId !== undefined && node.bootId !== s.bootId;
-  const over = (s: KindState) => rebooted(s.state) || finished.has(s.state.id);
+  const resumed = (s: KindState) =>
+    s.kind === "spot-interruption" && s.state.action === "hibernate" &&
+    s.state.noticeTime !== undefined &&
+    now.getTime() - Date.parse(s.state.noticeTime) > HIBERNATE_RESUME_MS;
+  const over = (s: KindState) => rebooted(s.state) || finished.has(s.state.id) || resumed(s);
   const still = holding.filter((s) => !over(s));
   if (still.length > 0) {
     return { cancel, waiting: `${still.map((s) => s.state.id).join(", ")} still holds the node` };
@@ -100,11 +114,13 @@ export function decideReturn(
   const byTime = [...holding].sort((a, b) => a.state.at.localeCompare(b.state.at));
   const latest = byTime[byTime.length - 1];
   const event = finished.get(latest.state.id);
-  const why: ReturnReport["why"] = rebooted(latest.state) || !event
+  const why: ReturnReport["why"] = rebooted(latest.state)
     ? "rebooted"
-    : event.state === "completed"
-    ? "event-completed"
-    : "event-canceled";
+    : event
+    ? (event.state === "completed" ? "event-completed" : "event-canceled")
+    : resumed(latest)
+    ? "resumed"
+    : "rebooted";
   return {
     cancel,
     back: {
@@ -335,7 +351,7 @@ export function createNodeReturn(deps: NodeReturnDeps, options: NodeReturnOption
       });
       return { canceled };
     }
-    const decision = decideReturn(info, finished, deps.busy());
+    const decision = decideReturn(info, finished, deps.busy(), now());
     const canceled = await cancelEvents(core, node, decision);
     if (!decision.back) {
       if (decision.waiting) logger.debug("node stays cordoned", { reason: decision.waiting });

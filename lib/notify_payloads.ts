@@ -373,6 +373,7 @@ export function detailFields(message: Message): DetailField[] {
 
 const RETURN_WHY: Record<ReturnReport["why"], string> = {
   rebooted: "the node's boot ID changed: the instance is back",
+  resumed: "the instance resumed from hibernation",
   "event-completed": "the maintenance event completed",
   "event-canceled": "the maintenance event was canceled",
 };
@@ -672,7 +673,7 @@ export function discordPayload(message: Message): {
  *   "actionAt": "2026-11-25T09:45:00.000Z",   // maintenance announced ahead: when cordon/drain begin
  *   "state": "canceled",               // only on "canceled": completed | canceled (nothing was done)
  *   "returned": {                      // only on "returned": the node came back
- *     "why": "rebooted",               // rebooted | event-completed | event-canceled
+ *     "why": "rebooted",               // rebooted | resumed | event-completed | event-canceled
  *     "uncordoned": true,              // false: someone else had cordoned it; left cordoned
  *     "removed": ["taint spot-termination-handler/notice"]
  *   },

@@ -104,7 +104,7 @@ export interface HandlingReport {
 /** What the handler undid when the node came back (lib/node_return.ts). */
 export interface ReturnReport {
   /** Why the node counts as back: a new boot ID, or the maintenance event completed/canceled. */
-  why: "rebooted" | "event-completed" | "event-canceled";
+  why: "rebooted" | "resumed" | "event-completed" | "event-canceled";
   /** The cordon was lifted; false when someone else had cordoned the node before the handler. */
   uncordoned: boolean;
   /** What the handler removed: its taint, its load-balancer label. */

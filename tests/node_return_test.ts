@@ -7,7 +7,7 @@ import { createMetrics } from "../lib/metrics.ts";
 import type { FinishedEvent, Scheduler } from "../lib/maintenance.ts";
 import type { Notice, NoticeKind } from "../lib/notice.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
-import { createNodeReturn, decideReturn } from "../lib/node_return.ts";
+import { createNodeReturn, decideReturn, HIBERNATE_RESUME_MS } from "../lib/node_return.ts";
 
 const NOW = new Date("2026-12-01T10:00:00Z");
 const OUR_TAINT = { key: TAINT_KEY, value: "spot-interruption", effect: "NoSchedule" };
@@ -310,4 +310,25 @@ Deno.test("the return step in dry run changes nothing and reports once", async (
   assert.equal(s.info.unschedulable, true);
   assert.deepEqual(s.sent.map((m) => [m.phase, m.dryRun]), [["returned", true]]);
   assert.equal(s.metrics.get("sth_notices_closed_total", { outcome: "returned" }), 0);
+});
+
+Deno.test("decideReturn gives a node back after a spot hibernation once its time is well past", () => {
+  const hibernate = record("spot-interruption", {
+    action: "hibernate",
+    noticeTime: "2026-12-01T09:30:00.000Z",
+    bootId: "boot-2",
+  });
+  const n = node({ records: [hibernate] });
+  const soon = new Date(Date.parse("2026-12-01T09:30:00Z") + HIBERNATE_RESUME_MS - 1);
+  assert.equal(decideReturn(n, NONE, false, soon).back, undefined, "still hibernating");
+  const later = new Date(Date.parse("2026-12-01T09:30:00Z") + HIBERNATE_RESUME_MS + 1);
+  assert.equal(decideReturn(n, NONE, false, later).back?.why, "resumed");
+  const terminate = node({
+    records: [record("spot-interruption", { action: "terminate", bootId: "boot-2" })],
+  });
+  assert.equal(
+    decideReturn(terminate, NONE, false, later).back,
+    undefined,
+    "only a hibernation resumes with the same boot",
+  );
 });
