@@ -12,6 +12,7 @@ import { ImdsError } from "./imds.ts";
 import type { Imds } from "./imds.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { type FinishedEvent, finishedEvents } from "./maintenance.ts";
 import { computeDeadline } from "./notice.ts";
 import type { Notice } from "./notice.ts";
 import { redactUrl } from "./redact.ts";
@@ -84,6 +85,11 @@ export interface MonitorOptions {
   /** The old script's `NOTICE_URL`: polled as the legacy termination-time endpoint instead of the default one. */
   noticeUrl?: string;
   safetyMarginMs?: number;
+  /**
+   * Called with the completed and canceled maintenance events after each readable answer of the
+   * scheduled-events path (the same list every round; the receiver dedupes).
+   */
+  onFinishedEvents?: (events: FinishedEvent[]) => void;
 }
 
 /** The poll loop; see {@linkcode createMonitor}. */
@@ -297,11 +303,17 @@ export function parseScheduledEvents(body: string, now: Date, marginMs?: number)
       MAINTENANCE_HORIZON_MS,
       field,
     );
+    // Only shown in messages: an unreadable NotAfter must not hide the event itself.
+    let notAfter: Date | undefined;
+    try {
+      if (e.NotAfter !== undefined) notAfter = parseEventTime(e.NotAfter, where);
+    } catch { /* left out */ }
     notices.push({
       id: `scheduled-maintenance:${e.EventId}`,
       kind: "scheduled-maintenance",
       noticeTime: notBefore,
       deadline: computeDeadline(notBefore, now, marginMs),
+      ...(notAfter ? { notAfter } : {}),
       action: e.Code as string,
       raw: JSON.stringify(event),
     });
@@ -476,7 +488,11 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
     source(NOTICE_PATHS.rebalance, asList(parseRebalance), SOURCE_INTERVALS_MS.rebalance),
     source(
       NOTICE_PATHS.scheduledEvents,
-      parseScheduledEvents,
+      (body, time, margin) => {
+        const notices = parseScheduledEvents(body, time, margin);
+        options.onFinishedEvents?.(finishedEvents(body));
+        return notices;
+      },
       SOURCE_INTERVALS_MS.scheduledEvents,
     ),
     source(
