@@ -15,10 +15,13 @@ function shippedSpecifiers(): Set<string> {
     ),
   ];
   const found = new Set<string>();
-  const pattern = /(?:from|import\(|@ts-types=)\s*"([^".][^"]*)"/g;
+  // Import statements, dynamic imports and @ts-types comments only, not strings in prose.
+  const pattern =
+    /^(?:import|export)\b[^;]*?\bfrom\s+"([^".][^"]*)"|\bimport\(\s*"([^".][^"]*)"\s*\)|^\/\/ @ts-types="([^".][^"]*)"/gm;
   for (const file of files) {
     const text = Deno.readTextFileSync(`${ROOT}${file}`);
-    for (const [, spec] of text.matchAll(pattern)) {
+    for (const match of text.matchAll(pattern)) {
+      const spec = match[1] ?? match[2] ?? match[3];
       if (/^(node|npm|jsr|https?):/.test(spec)) continue;
       found.add(spec);
     }
