@@ -194,6 +194,17 @@ interface Shared {
   handlerOwner: Owner;
 }
 
+/**
+ * The node once the handler has cordoned it: the start message goes out beside the cordon, not
+ * after it, so a test that has seen the message waits (bounded) for the cordon.
+ */
+async function cordonedNode(s: { getNode(): Promise<NodeState> }): Promise<NodeState> {
+  return await waitFor("the node cordoned", async () => {
+    const node = await s.getNode();
+    return node.spec.unschedulable === true ? node : undefined;
+  }, { timeoutMs: 15_000 });
+}
+
 async function withScenario(
   shared: Shared,
   name: string,
@@ -419,8 +430,7 @@ Deno.test({
             assert.equal(notice.instanceId, instanceId);
             assert.deepEqual(notice.plan, ["cordon", "taint", "drain", "detach-asg"]);
 
-            const node = await s.getNode();
-            assert.equal(node.spec.unschedulable, true, "node cordoned");
+            const node = await cordonedNode(s);
             assert.ok(
               node.spec.taints?.some((x) => x.key === TAINT_KEY && x.effect === "NoSchedule"),
               `taint ${TAINT_KEY} on the node: ${JSON.stringify(node.spec.taints)}`,
@@ -547,8 +557,7 @@ Deno.test({
             assert.equal(notice.kind, "scheduled-maintenance");
             assert.equal(notice.action, "system-reboot");
             assert.deepEqual(notice.plan, ["cordon", "taint", "drain"]);
-            const node = await s.getNode();
-            assert.equal(node.spec.unschedulable, true, "node cordoned");
+            const node = await cordonedNode(s);
 
             const result = await waitEvent(s.sink, "result", 40_000);
             const r = result.result!;
@@ -764,7 +773,7 @@ Deno.test({
             const notice = await waitEvent(s.sink, "notice", 40_000);
             assert.equal(notice.kind, "spot-interruption");
             assert.equal(notice.instanceId, instanceId);
-            assert.equal((await s.getNode()).spec.unschedulable, true, "node cordoned");
+            await cordonedNode(s);
             const result = await waitEvent(s.sink, "result", 40_000);
             assert.deepEqual(result.result?.evicted, [`${s.namespace}/worker-0`]);
             assert.equal(result.result?.asg?.status, "detached");
