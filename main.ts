@@ -10,13 +10,16 @@ import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
+import { identityWithUrls } from "./lib/identity_urls.ts";
 import { createKube } from "./lib/kube.ts";
 import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
-import { type AwsCredentialEnv, createPreflight } from "./lib/preflight.ts";
+import { type AwsCredentialEnv, createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
+import { createScheduler } from "./lib/maintenance.ts";
+import { createNodeReturn } from "./lib/node_return.ts";
 import { createNotifier } from "./lib/notify.ts";
 import { cached, sleep as realSleep } from "./lib/_async.ts";
 import { redactUrl } from "./lib/redact.ts";
@@ -86,6 +89,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     v1Fallback: !config.imdsV1Disabled,
     logger,
   });
+  const identity = identityWithUrls(imds, config.identityUrls);
   const notifier = createNotifier(config.notifierEnv, { logger, metrics });
   if (notifier.targets.length > 0) logger.info("notifications on", { targets: notifier.targets });
 
@@ -105,7 +109,12 @@ export async function main(args: string[], env: Record<string, string>): Promise
   const ownPod = config.podName && config.namespace
     ? { name: config.podName, namespace: config.namespace }
     : undefined;
-  const preflight = createPreflight({ kubeCore, imds, logger, metrics }, {
+  const preflight = createPreflight({
+    kubeCore,
+    imds: { get: (path, options) => imds.get(path, options), identity },
+    logger,
+    metrics,
+  }, {
     nodeName: config.nodeName,
     ownPod,
     imdsV1Disabled: config.imdsV1Disabled,
@@ -119,14 +128,14 @@ export async function main(args: string[], env: Record<string, string>): Promise
       print: (line) => console.log(line),
       asg: asg
         ? async () => {
-          const identity = await imds.identity();
-          return { detacher: asg(config.awsRegion ?? identity.region), identity };
+          const id = await identity();
+          return { detacher: asg(config.awsRegion ?? id.region), identity: id };
         }
         : undefined,
     });
   }
   if (command === "--test-notification") {
-    const id = await imds.identity().catch(() => undefined);
+    const id = await identity().catch(() => undefined);
     return await runTestNotification({
       notifier,
       print: (line) => console.log(line),
@@ -142,13 +151,15 @@ export async function main(args: string[], env: Record<string, string>): Promise
     });
   }
 
+  const scheduler = createScheduler();
   const handler = createHandler({
+    scheduler,
     kubeCore,
     kube,
     drainer: (k) => createDrainer(k, { logger, metrics }),
     asg,
     notifier,
-    identity: () => imds.identity({ signal: controller.signal }),
+    identity: () => identity({ signal: controller.signal }),
     logger,
     metrics,
   }, {
@@ -156,12 +167,28 @@ export async function main(args: string[], env: Record<string, string>): Promise
     ownPod,
     cluster: config.cluster,
     dryRun: config.dryRun,
-    rebalanceAction: config.rebalanceAction,
+    actions: config.actions,
     detachAsg: config.detachAsg,
+    excludeFromLoadBalancers: config.excludeFromLoadBalancers,
+    maintenanceLeadMs: config.maintenanceLeadMs,
     gracePeriodSeconds: config.gracePeriodSeconds,
     awsRegion: config.awsRegion,
     kubeconfigPath: config.kubeconfigPath,
   });
+
+  // A node the handler cordoned comes back after a reboot, a spot stop/start or a finished
+  // maintenance event: checked at start-up, every preflight interval and on each finished event.
+  const nodeReturn = createNodeReturn({
+    kubeCore,
+    nodeName: () => handler.nodeName(),
+    identity: () => identity({ signal: controller.signal }),
+    notifier,
+    logger,
+    busy: () => handler.busy(),
+    scheduler,
+    metrics,
+  }, { cluster: config.cluster, dryRun: config.dryRun });
+  const returning = nodeReturn.repeat(controller.signal, realSleep, PREFLIGHT_INTERVAL_MS);
 
   // The preflight logs one line per check and feeds /readyz; it never delays the polling.
   const checked = preflight.run().catch((error) =>
@@ -174,7 +201,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
       () => {},
     );
   }
-  imds.identity({ signal: controller.signal }).then(
+  identity({ signal: controller.signal }).then(
     (id) => logger.info("instance identity", { ...id }),
     (error) => logger.warn("instance identity not available yet", { error: String(error) }),
   );
@@ -202,12 +229,17 @@ export async function main(args: string[], env: Record<string, string>): Promise
     metrics,
     onNotice: async (notice) => {
       await handler.handle(notice);
+      // A notice skipped as already handled may have held up the node's return at start-up.
+      await nodeReturn.check();
     },
+    onFinishedEvents: (events) => void nodeReturn.eventsFinished(events),
   });
   await monitor.run(controller.signal);
+  scheduler.stop();
 
   logger.info("shutting down; finishing notices in flight");
   await handler.settled();
+  await returning;
   await checked;
   await server?.finished;
   Deno.removeSignalListener("SIGTERM", stop);

@@ -8,13 +8,11 @@
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
 import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify_targets.ts";
+import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
+import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
+import type { IdentityUrls } from "./identity_urls.ts";
 import { redactUrl } from "./redact.ts";
 import { loadTemplateFile } from "./webhook_template.ts";
-
-/** What a rebalance recommendation triggers. */
-export type RebalanceAction = "notify" | "cordon" | "drain";
-/** Values accepted by `REBALANCE_ACTION`. */
-export const REBALANCE_ACTIONS: readonly RebalanceAction[] = ["notify", "cordon", "drain"];
 
 /** The resolved configuration. */
 export interface Config {
@@ -25,11 +23,18 @@ export interface Config {
   pollIntervalMs: number;
   gracePeriodSeconds?: number;
   detachAsg: boolean;
-  rebalanceAction: RebalanceAction;
+  /** Label cordoned nodes `node.kubernetes.io/exclude-from-external-load-balancers`. */
+  excludeFromLoadBalancers: boolean;
+  /** How long before a maintenance event's `NotBefore` its cordon and drain begin. */
+  maintenanceLeadMs: number;
+  /** What each kind of notice triggers (`SPOT_ACTION`, `MAINTENANCE_ACTION`, ...; lib/policy.ts). */
+  actions: Actions;
   imdsEndpoint: string;
   imdsV1Disabled: boolean;
   /** The old script's NOTICE_URL: polled as the legacy termination-time endpoint. */
   noticeUrl?: string;
+  /** The old script's INSTANCE_ID_URL, INSTANCE_TYPE_URL, AZ_URL (lib/identity_urls.ts). */
+  identityUrls: IdentityUrls;
   awsRegion?: string;
   asgEndpoint?: string;
   kubeconfigPath?: string;
@@ -82,10 +87,22 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     default: "off",
     description: "any value but 'false' detaches the instance from its Auto Scaling group",
   },
+  ...ACTION_RULES.map((r) => ({
+    name: r.variable,
+    default: r.default,
+    description: `on a ${r.description}: notify, cordon or drain`,
+  })),
   {
-    name: "REBALANCE_ACTION",
-    default: "notify",
-    description: "on a rebalance recommendation: notify, cordon or drain",
+    name: "MAINTENANCE_LEAD",
+    default: "15m",
+    description:
+      "scheduled maintenance: announce at once, cordon and drain this long before NotBefore",
+  },
+  {
+    name: "EXCLUDE_FROM_LOAD_BALANCERS",
+    default: "true",
+    description:
+      "label a node it cordons node.kubernetes.io/exclude-from-external-load-balancers (removed on return)",
   },
   {
     name: "AWS_EC2_METADATA_SERVICE_ENDPOINT",
@@ -101,6 +118,21 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     name: "NOTICE_URL",
     default: "—",
     description: "old script: a full URL polled as the legacy spot/termination-time endpoint",
+  },
+  {
+    name: "INSTANCE_ID_URL",
+    default: "IMDS",
+    description: "old script: a full URL that gives the instance ID",
+  },
+  {
+    name: "INSTANCE_TYPE_URL",
+    default: "IMDS",
+    description: "old script: a full URL that gives the instance type",
+  },
+  {
+    name: "AZ_URL",
+    default: "IMDS",
+    description: "old script: a full URL that gives the availability zone (and so the region)",
   },
   { name: "AWS_REGION", default: "from IMDS", description: "region of the Auto Scaling API" },
   {
@@ -237,6 +269,28 @@ function parseUrl(
   return kind === "base" ? text.replace(/\/+$/, "") : text;
 }
 
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+const MAX_LEAD_MS = 7 * 86_400_000;
+
+/** `90s`, `10m`, `1h30m`, `0`: a duration in milliseconds, up to a week. */
+function parseDuration(name: string, value: string, errors: string[]): number | undefined {
+  const v = value.trim().toLowerCase();
+  const m = DURATION.exec(v);
+  if (v === "0") return 0;
+  if (!m || v === "") {
+    errors.push(
+      `${name}: expected a duration like 90s, 10m or 1h30m, got ${JSON.stringify(value)}`,
+    );
+    return undefined;
+  }
+  const ms = (Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 1000;
+  if (ms > MAX_LEAD_MS) {
+    errors.push(`${name}: at most 7 days (168h), got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return ms;
+}
+
 // RFC 1123 subdomain (what Kubernetes requires of node and pod names) and label (namespaces).
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -365,6 +419,16 @@ export function loadConfig(
   const noticeUrl = env.NOTICE_URL === undefined
     ? undefined
     : parseUrl("NOTICE_URL", env.NOTICE_URL, errors, "full");
+  const identityUrls: IdentityUrls = {};
+  for (
+    const [field, name] of [
+      ["instanceId", "INSTANCE_ID_URL"],
+      ["instanceType", "INSTANCE_TYPE_URL"],
+      ["availabilityZone", "AZ_URL"],
+    ] as const
+  ) {
+    if (env[name] !== undefined) identityUrls[field] = parseUrl(name, env[name], errors, "full");
+  }
   const asgEndpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING === undefined
     ? undefined
     : parseUrl("AWS_ENDPOINT_URL_AUTO_SCALING", env.AWS_ENDPOINT_URL_AUTO_SCALING, errors);
@@ -380,15 +444,25 @@ export function loadConfig(
       logLevel = "debug";
     }
   }
-  const rebalanceAction = env.REBALANCE_ACTION === undefined
-    ? "notify"
-    : parseChoice("REBALANCE_ACTION", env.REBALANCE_ACTION, REBALANCE_ACTIONS, errors);
+  const actions = Object.fromEntries(ACTION_RULES.map((r) => [
+    r.kind,
+    env[r.variable] === undefined
+      ? r.default
+      : parseChoice(r.variable, env[r.variable], ACTIONS, errors),
+  ])) as Actions;
+  const maintenanceLeadMs = env.MAINTENANCE_LEAD === undefined
+    ? DEFAULT_MAINTENANCE_LEAD_MS
+    : parseDuration("MAINTENANCE_LEAD", env.MAINTENANCE_LEAD, errors);
   const imdsV1Disabled = parseBool(
     "AWS_EC2_METADATA_V1_DISABLED",
     env.AWS_EC2_METADATA_V1_DISABLED,
     errors,
   );
   const dryRun = parseBool("DRY_RUN", env.DRY_RUN, errors);
+  // On by default: a node about to go in two minutes should leave the load balancers' targets
+  // now, not when its instance stops answering health checks (README, "Load balancers").
+  const excludeFromLoadBalancers = env.EXCLUDE_FROM_LOAD_BALANCERS === undefined ||
+    parseBool("EXCLUDE_FROM_LOAD_BALANCERS", env.EXCLUDE_FROM_LOAD_BALANCERS, errors);
   // Old-script compatibility: DETACH_ASG=true, =yes, =1 or even =my-asg all meant "on".
   const detachAsg = env.DETACH_ASG !== undefined && env.DETACH_ASG.trim().toLowerCase() !== "false";
   if (
@@ -477,10 +551,13 @@ export function loadConfig(
       pollIntervalMs: Math.round(pollSeconds! * 1000),
       gracePeriodSeconds: grace,
       detachAsg,
-      rebalanceAction: rebalanceAction!,
+      excludeFromLoadBalancers,
+      maintenanceLeadMs: maintenanceLeadMs!,
+      actions,
       imdsEndpoint: imdsEndpoint!,
       imdsV1Disabled,
       noticeUrl,
+      identityUrls,
       awsRegion: env.AWS_REGION,
       asgEndpoint,
       kubeconfigPath,

@@ -13,6 +13,7 @@ import { ImdsError } from "./imds.ts";
 import type { Imds } from "./imds.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import { type FinishedEvent, finishedEvents } from "./maintenance.ts";
 import { computeDeadline } from "./notice.ts";
 import type { Notice } from "./notice.ts";
 import { redactUrl } from "./redact.ts";
@@ -85,6 +86,11 @@ export interface MonitorOptions {
   /** The old script's `NOTICE_URL`: polled as the legacy termination-time endpoint instead of the default one. */
   noticeUrl?: string;
   safetyMarginMs?: number;
+  /**
+   * Called with the completed and canceled maintenance events after each readable answer of the
+   * scheduled-events path (the same list every round; the receiver dedupes).
+   */
+  onFinishedEvents?: (events: FinishedEvent[]) => void;
 }
 
 /** The poll loop; see {@linkcode createMonitor}. */
@@ -308,11 +314,17 @@ export function parseScheduledEvents(body: string, now: Date, marginMs?: number)
       MAINTENANCE_HORIZON_MS,
       field,
     );
+    // Only shown in messages: an unreadable NotAfter must not hide the event itself.
+    let notAfter: Date | undefined;
+    try {
+      if (e.NotAfter !== undefined) notAfter = parseEventTime(e.NotAfter, where);
+    } catch { /* left out */ }
     notices.push({
       id: `scheduled-maintenance:${e.EventId}`,
       kind: "scheduled-maintenance",
       noticeTime: notBefore,
       deadline: computeDeadline(notBefore, now, marginMs),
+      ...(notAfter ? { notAfter } : {}),
       action: e.Code as string,
       raw: JSON.stringify(event),
     });
@@ -413,7 +425,10 @@ interface Polling {
 }
 
 /** The notice sources, each on its own schedule; `interval` is the loop's wake-up. */
-function createSources(interval: number, noticeUrl: string | undefined): Source[] {
+function createSources(
+  interval: number,
+  options: Pick<MonitorOptions, "noticeUrl" | "onFinishedEvents">,
+): Source[] {
   const source = (request: string, parse: Source["parse"], everyMs: number): Source => ({
     request,
     path: redactUrl(request),
@@ -432,7 +447,7 @@ function createSources(interval: number, noticeUrl: string | undefined): Source[
     interval,
   );
   const terminationTime = source(
-    noticeUrl ?? NOTICE_PATHS.terminationTime,
+    options.noticeUrl ?? NOTICE_PATHS.terminationTime,
     asList(parseTerminationTime),
     interval,
   );
@@ -445,7 +460,11 @@ function createSources(interval: number, noticeUrl: string | undefined): Source[
     source(NOTICE_PATHS.rebalance, asList(parseRebalance), SOURCE_INTERVALS_MS.rebalance),
     source(
       NOTICE_PATHS.scheduledEvents,
-      parseScheduledEvents,
+      (body, time, margin) => {
+        const notices = parseScheduledEvents(body, time, margin);
+        options.onFinishedEvents?.(finishedEvents(body));
+        return notices;
+      },
       SOURCE_INTERVALS_MS.scheduledEvents,
     ),
     source(
@@ -636,7 +655,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
   // rounding of fractional intervals (POLL_INTERVAL=0.15).
   let loopClock = 0;
   const slack = interval / 2;
-  const sources = createSources(interval, options.noticeUrl);
+  const sources = createSources(interval, options);
 
   return {
     status: () => ({ ...ctx.health }),

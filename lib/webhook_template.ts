@@ -84,7 +84,11 @@ const POD_FIELDS: readonly TemplateField[] = [
  * item by `{{.}}`.
  */
 export const TEMPLATE_FIELDS: readonly TemplateField[] = [
-  { name: "event", description: '"notice" (the start message) or "result"' },
+  {
+    name: "event",
+    description:
+      '"notice" (the start message), "result", "canceled" (a maintenance event over before its time) or "returned" (the node back in service)',
+  },
   { name: "isNotice", description: "true for the start message: a section" },
   { name: "isResult", description: "true for the result message: a section" },
   { name: "title", description: 'e.g. "Spot Termination", "Spot Termination Result"' },
@@ -93,7 +97,10 @@ export const TEMPLATE_FIELDS: readonly TemplateField[] = [
     description: 'one line: "Spot Termination (prod): NODE, Instance: ID, Instance Type: …"',
   },
   { name: "text", description: "the summary and one `Label: value` line per detail" },
-  { name: "severity", description: '"warning" (start), "good" or "bad" (result)' },
+  {
+    name: "severity",
+    description: '"warning" (start), "good" or "bad" (result), "info" (canceled, dry run)',
+  },
   {
     name: "needsAttention",
     description: "true for a result with pods left or failed, or a failed ASG detach: a section",

@@ -10,7 +10,14 @@ Deno.test("loadConfig applies the documented defaults", () => {
   assert.equal(config!.pollIntervalMs, 1000);
   assert.equal(config!.gracePeriodSeconds, undefined);
   assert.equal(config!.detachAsg, false);
-  assert.equal(config!.rebalanceAction, "notify");
+  assert.equal(config!.excludeFromLoadBalancers, true);
+  assert.equal(config!.maintenanceLeadMs, 15 * 60_000);
+  assert.deepEqual(config!.actions, {
+    "spot-interruption": "drain",
+    "scheduled-maintenance": "drain",
+    "asg-termination": "drain",
+    "rebalance-recommendation": "notify",
+  });
   assert.equal(config!.imdsEndpoint, "http://169.254.169.254");
   assert.equal(config!.imdsV1Disabled, false);
   assert.equal(config!.dryRun, false);
@@ -29,6 +36,7 @@ Deno.test("loadConfig reads every core variable", () => {
     POLL_INTERVAL: "0.5",
     GRACE_PERIOD: "30",
     DETACH_ASG: "true",
+    EXCLUDE_FROM_LOAD_BALANCERS: "off",
     REBALANCE_ACTION: "DRAIN",
     AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:1338/",
     AWS_EC2_METADATA_V1_DISABLED: "true",
@@ -45,7 +53,8 @@ Deno.test("loadConfig reads every core variable", () => {
   assert.equal(config!.pollIntervalMs, 500);
   assert.equal(config!.gracePeriodSeconds, 30);
   assert.equal(config!.detachAsg, true);
-  assert.equal(config!.rebalanceAction, "drain");
+  assert.equal(config!.excludeFromLoadBalancers, false);
+  assert.equal(config!.actions["rebalance-recommendation"], "drain");
   assert.equal(config!.imdsEndpoint, "http://127.0.0.1:1338", "trailing slash is dropped");
   assert.equal(config!.imdsV1Disabled, true);
   assert.equal(config!.noticeUrl, "http://127.0.0.1:1338/latest/meta-data/spot/termination-time");
@@ -58,6 +67,55 @@ Deno.test("loadConfig reads every core variable", () => {
   assert.equal(config!.metricsPort, 0);
   assert.equal(config!.podName, "sth-abc");
   assert.equal(config!.cluster, "prod");
+});
+
+Deno.test("loadConfig reads one action per kind of notice", () => {
+  const { config, errors } = loadConfig({
+    ...NODE,
+    SPOT_ACTION: "notify",
+    MAINTENANCE_ACTION: "Cordon",
+    ASG_ACTION: " drain ",
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(config!.actions, {
+    "spot-interruption": "notify",
+    "scheduled-maintenance": "cordon",
+    "asg-termination": "drain",
+    "rebalance-recommendation": "notify",
+  });
+  const bad = loadConfig({ ...NODE, ASG_ACTION: "terminate" }).errors;
+  assert.deepEqual(bad, [
+    'ASG_ACTION: expected one of notify, cordon, drain, got "terminate"',
+  ]);
+});
+
+Deno.test("loadConfig reads MAINTENANCE_LEAD as a duration and refuses anything else", () => {
+  const lead = (v: string) => loadConfig({ ...NODE, MAINTENANCE_LEAD: v });
+  assert.equal(lead("10m").config!.maintenanceLeadMs, 600_000);
+  assert.equal(lead("1h30m").config!.maintenanceLeadMs, 5_400_000);
+  assert.equal(lead(" 90S ").config!.maintenanceLeadMs, 90_000);
+  assert.equal(lead("0").config!.maintenanceLeadMs, 0);
+  for (const bad of ["10", "ten minutes", "-5m", "1d", "m", "200h"]) {
+    const { errors } = lead(bad);
+    assert.equal(errors.length, 1, bad);
+    assert.match(errors[0], /^MAINTENANCE_LEAD: /, bad);
+  }
+});
+
+Deno.test("loadConfig honours the old script's identity URLs and refuses ones that are not URLs", () => {
+  const { config, errors } = loadConfig({
+    ...NODE,
+    AZ_URL: "http://127.0.0.1:1338/latest/meta-data/placement/availability-zone",
+    INSTANCE_ID_URL: "http://127.0.0.1:1338/latest/meta-data/instance-id/",
+  });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(config!.identityUrls, {
+    availabilityZone: "http://127.0.0.1:1338/latest/meta-data/placement/availability-zone",
+    instanceId: "http://127.0.0.1:1338/latest/meta-data/instance-id/",
+  }, "read as given, like NOTICE_URL");
+  assert.deepEqual(loadConfig(NODE).config!.identityUrls, {});
+  const bad = loadConfig({ ...NODE, INSTANCE_TYPE_URL: "169.254.169.254/latest/meta-data/x" });
+  assert.deepEqual(bad.errors.map((e) => e.split(":")[0]), ["INSTANCE_TYPE_URL"]);
 });
 
 Deno.test("loadConfig turns DETACH_ASG on for any value but false, as the old script did", () => {
@@ -87,6 +145,7 @@ Deno.test("loadConfig reports every invalid value at once, one line each naming 
     LOG_FORMAT: "xml",
     LOG_LEVEL: "loud",
     REBALANCE_ACTION: "panic",
+    SPOT_ACTION: "evict",
     AWS_EC2_METADATA_V1_DISABLED: "maybe",
     DRY_RUN: "perhaps",
     VERBOSE: "very",
@@ -108,6 +167,7 @@ Deno.test("loadConfig reports every invalid value at once, one line each naming 
     "NOTICE_URL",
     "POLL_INTERVAL",
     "REBALANCE_ACTION",
+    "SPOT_ACTION",
     "VERBOSE",
   ]);
   assert.match(errors.find((e) => e.startsWith("POLL_INTERVAL"))!, /"fast"/);

@@ -113,3 +113,13 @@ Deno.test("connectKubeCore reports an unreadable or malformed kubeconfig without
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("requestOf reads the verb and resource a failed request needed from its message", async () => {
+  const { requestOf } = await import("../lib/kube_errors.ts");
+  assert.deepEqual(requestOf("get node n1: 403 Forbidden"), { verb: "get", resource: "nodes" });
+  assert.deepEqual(requestOf("evict pod a/b: 403 Forbidden"), {
+    verb: "create",
+    resource: "pods/eviction",
+  });
+  assert.equal(requestOf("something else"), undefined);
+});

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 

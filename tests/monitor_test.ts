@@ -137,6 +137,7 @@ Deno.test("parseScheduledEvents returns active events and skips completed and ca
   assert.equal(notices[0].action, "system-reboot");
   assert.deepEqual(JSON.parse(notices[0].raw), event("active", "instance-event-1"));
   assert.deepEqual(notices[1].deadline, new Date("2026-11-25T10:00:55Z"));
+  assert.deepEqual(notices[0].notAfter, new Date("2026-12-01T11:00:43Z"));
   assert.deepEqual(parseScheduledEvents("[]", NOW), []);
   assert.deepEqual(parseScheduledEvents("", NOW), []);
 });
@@ -980,6 +981,49 @@ async function withBound(promise: Promise<unknown>, message: string): Promise<vo
     clearTimeout(timer);
   }
 }
+
+Deno.test("monitor reports completed and canceled maintenance events apart from the notices", async () => {
+  const events = [
+    {
+      Code: "system-reboot",
+      State: "active",
+      EventId: "e-1",
+      NotBefore: "1 Dec 2026 09:00:43 GMT",
+    },
+    {
+      Code: "instance-stop",
+      State: "canceled",
+      EventId: "e-2",
+      NotBefore: "1 Dec 2026 09:00:43 GMT",
+    },
+    {
+      Code: "system-reboot",
+      State: "Completed",
+      EventId: "e-3",
+      NotBefore: "1 Dec 2026 09:00:43 GMT",
+    },
+  ];
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.scheduledEvents
+      ? { status: 200, body: JSON.stringify(events) }
+      : NOT_FOUND
+  );
+  const finished: unknown[] = [];
+  const seen: string[] = [];
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => void seen.push(n.id),
+    onFinishedEvents: (list) => void finished.push(list),
+  });
+  await monitor.pollOnce();
+  assert.deepEqual(seen, ["scheduled-maintenance:e-1"]);
+  assert.deepEqual(finished, [[
+    { id: "scheduled-maintenance:e-2", state: "canceled", code: "instance-stop" },
+    { id: "scheduled-maintenance:e-3", state: "completed", code: "system-reboot" },
+  ]]);
+});
 
 Deno.test("monitor schedules on its own clock: a wall clock stepped back an hour does not stop spot polling", async () => {
   let wall = NOW.getTime();

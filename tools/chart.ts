@@ -9,7 +9,7 @@
  * @module
  */
 
-import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import { VERSION, withManifestImage } from "./release.ts";

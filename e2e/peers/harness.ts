@@ -13,7 +13,7 @@ import {
   DescribeAutoScalingInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../../dev_deps.ts";
 import { localPermissions } from "../../lib/permissions.ts";
 import { waitFor } from "../../tools/wait.ts";
 import type { KubeApi } from "../../tools/peers/kube_api.ts";
