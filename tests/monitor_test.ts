@@ -321,6 +321,22 @@ function clockedImds(
   return imds;
 }
 
+/** A 1 s monitor on a fake clock that fails the test if any notice is dispatched. */
+function quietMonitor(
+  imds: Imds,
+  clock: ReturnType<typeof fakeClock>,
+  metrics: ReturnType<typeof createMetrics>,
+) {
+  return createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    metrics,
+    now: clock.now,
+    sleep: clock.sleep,
+    onNotice: () => assert.fail("no notice expected"),
+  });
+}
+
 function range(from: number, to: number, step: number): number[] {
   const out: number[] = [];
   for (let v = from; v <= to; v += step) out.push(v);
@@ -593,14 +609,7 @@ Deno.test("monitor.status: the last wake-up and the last IMDS answer, on the mon
     (path, at) => at < 3_000 ? NOT_FOUND : new ImdsError("refused", path),
   );
   const metrics = createMetrics();
-  const monitor = createMonitor(imds, {
-    pollIntervalMs: 1000,
-    logger: createMemoryLogger(),
-    metrics,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => assert.fail("no notice expected"),
-  });
+  const monitor = quietMonitor(imds, clock, metrics);
   assert.deepEqual(monitor.status(), { lastRoundAt: NOW.getTime() }, "before the first round");
   await monitor.run(clock.signal);
   assert.deepEqual(monitor.status(), {
@@ -618,14 +627,7 @@ Deno.test("monitor asks spot every interval, rebalance and lifecycle every 5 s, 
   const clock = fakeClock(120);
   const imds = clockedImds(clock, () => NOT_FOUND);
   const metrics = createMetrics();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
-    logger: createMemoryLogger(),
-    metrics,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => assert.fail("no notice expected"),
-  }).run(clock.signal);
+  await quietMonitor(imds, clock, metrics).run(clock.signal);
   assert.equal(imds.times(NOTICE_PATHS.instanceAction).length, 120);
   assert.equal(imds.times(NOTICE_PATHS.terminationTime).length, 120);
   assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), range(0, 115_000, 5_000));
