@@ -280,8 +280,7 @@ interface TokenSessionOptions {
   ttlSeconds: number;
   v1Fallback: boolean;
   logger: Logger;
-  /** Milliseconds, from the client's clock. */
-  now: () => number;
+  now: Clock;
 }
 
 /**
@@ -320,8 +319,8 @@ class TokenSession {
   /** The token to send, or null in IMDSv1 mode. `force` skips the cache (after a 401). */
   async current(signal: AbortSignal | undefined, force: boolean): Promise<string | null> {
     if (!force) {
-      if (this.#token && this.#o.now() < this.#token.refreshAt) return this.#token.value;
-      if (this.#mode === "v1" && this.#o.now() < this.#nextV2AttemptAt) return null;
+      if (this.#token && this.#o.now().getTime() < this.#token.refreshAt) return this.#token.value;
+      if (this.#mode === "v1" && this.#o.now().getTime() < this.#nextV2AttemptAt) return null;
     }
     for (;;) {
       // One PUT at a time: a poll round asks five paths at once and they share the token.
@@ -359,13 +358,13 @@ class TokenSession {
     }
     this.#mode = "v1";
     this.#token = undefined;
-    this.#nextV2AttemptAt = this.#o.now() + V2_RETRY_MS;
+    this.#nextV2AttemptAt = this.#o.now().getTime() + V2_RETRY_MS;
     return null;
   }
 
   async #obtain(signal: AbortSignal | undefined): Promise<string | null> {
     const old = this.#token;
-    const requestedAt = this.#o.now();
+    const requestedAt = this.#o.now().getTime();
     let res: ImdsResponse;
     try {
       res = await this.#o.request(this.#o.tokenUrl, TOKEN_PATH, {
@@ -379,7 +378,7 @@ class TokenSession {
       // rather than quietly switching to IMDSv1.
       if (err.kind === "redirect" || err.kind === "too_large") throw err;
       // A refresh that fails transiently must not drop a token that still works.
-      if (old && this.#o.now() < old.expiresAt) {
+      if (old && this.#o.now().getTime() < old.expiresAt) {
         this.#o.logger.debug("IMDSv2 token refresh failed, keeping the current token", {
           error: err,
         });
@@ -406,7 +405,7 @@ class TokenSession {
       return value;
     }
     if (FALLBACK_STATUSES.has(res.status)) return this.#fallBack({ status: res.status });
-    if (old && this.#o.now() < old.expiresAt) return old.value;
+    if (old && this.#o.now().getTime() < old.expiresAt) return old.value;
     throw new ImdsError(res.status === 200 ? "token" : "http", TOKEN_PATH, {
       status: res.status,
     });
@@ -487,7 +486,6 @@ async function readIdentity(
  */
 export function createImds(options: ImdsOptions): Imds {
   const endpoint = parseEndpoint(options.endpoint);
-  const clock = options.now ?? (() => new Date());
   const ttlSeconds = options.tokenTtlSeconds ?? 21600;
   if (!Number.isInteger(ttlSeconds) || ttlSeconds < 1 || ttlSeconds > 21600) {
     throw new RangeError(`IMDS tokenTtlSeconds must be 1..21600, got ${ttlSeconds}`);
@@ -507,7 +505,7 @@ export function createImds(options: ImdsOptions): Imds {
     ttlSeconds,
     v1Fallback: options.v1Fallback ?? true,
     logger: options.logger ?? silentLogger,
-    now: () => clock().getTime(),
+    now: options.now ?? (() => new Date()),
   });
   const resolved = new Map<string, ResolvedPath>();
   let identityCache: Identity | undefined;
