@@ -5,21 +5,26 @@
  * @module
  */
 
-import { helpText, loadConfig, redactConfig } from "./lib/config.ts";
+import { fileReadable, helpText, loadConfig, redactConfig } from "./lib/config.ts";
 import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
+import { identityWithUrls } from "./lib/identity_urls.ts";
 import { createKube } from "./lib/kube.ts";
 import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
-import { type AwsCredentialEnv, createPreflight } from "./lib/preflight.ts";
+import { type AwsCredentialEnv, createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
 import { createLogger } from "./lib/log.ts";
 import { createMetrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";
+import { createScheduler } from "./lib/maintenance.ts";
+import { createNodeReturn } from "./lib/node_return.ts";
 import { createNotifier } from "./lib/notify.ts";
-import { realSleep } from "./lib/retry.ts";
-import { startServer } from "./lib/server.ts";
+import { cached, sleep as realSleep } from "./lib/_async.ts";
+import { redactUrl } from "./lib/redact.ts";
+import { keepListening } from "./lib/server.ts";
+import { loadTemplateEngine, usesWebhookTemplate } from "./lib/webhook_template.ts";
 // deno.json's "version" is the one place the version is written; the image tag in
 // daemonset.yaml and the chart follow it (deno task chart, tests/version_test.ts).
 import denoJson from "./deno.json" with { type: "json" };
@@ -42,7 +47,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
     );
     return 2;
   }
-  const { config, errors, warnings } = loadConfig(env);
+  // Only a configured webhook template loads its engine: idle memory is every node's cost.
+  if (usesWebhookTemplate(env)) await loadTemplateEngine();
+  const { config, errors, warnings } = loadConfig(env, { readable: fileReadable });
   if (!config) {
     for (const line of errors) console.error(`config error: ${line}`);
     console.error(`${errors.length} configuration problem(s); see --help`);
@@ -63,7 +70,9 @@ export async function main(args: string[], env: Record<string, string>): Promise
     logger.info(`\`kubectl drain ${node}\` will be executed once a termination notice is made.`);
     logger.info(
       `Polling ${
-        config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`
+        redactUrl(
+          config.noticeUrl ?? `${config.imdsEndpoint}/latest/meta-data/spot/instance-action`,
+        )
       } every ${config.pollIntervalMs / 1000} second(s)`,
     );
     logger.info("configuration", redactConfig(config));
@@ -80,6 +89,7 @@ export async function main(args: string[], env: Record<string, string>): Promise
     v1Fallback: !config.imdsV1Disabled,
     logger,
   });
+  const identity = identityWithUrls(imds, config.identityUrls);
   const notifier = createNotifier(config.notifierEnv, { logger, metrics });
   if (notifier.targets.length > 0) logger.info("notifications on", { targets: notifier.targets });
 
@@ -99,7 +109,12 @@ export async function main(args: string[], env: Record<string, string>): Promise
   const ownPod = config.podName && config.namespace
     ? { name: config.podName, namespace: config.namespace }
     : undefined;
-  const preflight = createPreflight({ kubeCore, imds, logger, metrics }, {
+  const preflight = createPreflight({
+    kubeCore,
+    imds: { get: (path, options) => imds.get(path, options), identity },
+    logger,
+    metrics,
+  }, {
     nodeName: config.nodeName,
     ownPod,
     imdsV1Disabled: config.imdsV1Disabled,
@@ -113,14 +128,14 @@ export async function main(args: string[], env: Record<string, string>): Promise
       print: (line) => console.log(line),
       asg: asg
         ? async () => {
-          const identity = await imds.identity();
-          return { detacher: asg(config.awsRegion ?? identity.region), identity };
+          const id = await identity();
+          return { detacher: asg(config.awsRegion ?? id.region), identity: id };
         }
         : undefined,
     });
   }
   if (command === "--test-notification") {
-    const id = await imds.identity().catch(() => undefined);
+    const id = await identity().catch(() => undefined);
     return await runTestNotification({
       notifier,
       print: (line) => console.log(line),
@@ -136,13 +151,15 @@ export async function main(args: string[], env: Record<string, string>): Promise
     });
   }
 
+  const scheduler = createScheduler();
   const handler = createHandler({
+    scheduler,
     kubeCore,
     kube,
     drainer: (k) => createDrainer(k, { logger, metrics }),
     asg,
     notifier,
-    identity: () => imds.identity({ signal: controller.signal }),
+    identity: () => identity({ signal: controller.signal }),
     logger,
     metrics,
   }, {
@@ -150,12 +167,28 @@ export async function main(args: string[], env: Record<string, string>): Promise
     ownPod,
     cluster: config.cluster,
     dryRun: config.dryRun,
-    rebalanceAction: config.rebalanceAction,
+    actions: config.actions,
     detachAsg: config.detachAsg,
+    excludeFromLoadBalancers: config.excludeFromLoadBalancers,
+    maintenanceLeadMs: config.maintenanceLeadMs,
     gracePeriodSeconds: config.gracePeriodSeconds,
     awsRegion: config.awsRegion,
     kubeconfigPath: config.kubeconfigPath,
   });
+
+  // A node the handler cordoned comes back after a reboot, a spot stop/start or a finished
+  // maintenance event: checked at start-up, every preflight interval and on each finished event.
+  const nodeReturn = createNodeReturn({
+    kubeCore,
+    nodeName: () => handler.nodeName(),
+    identity: () => identity({ signal: controller.signal }),
+    notifier,
+    logger,
+    busy: () => handler.busy(),
+    scheduler,
+    metrics,
+  }, { cluster: config.cluster, dryRun: config.dryRun });
+  const returning = nodeReturn.repeat(controller.signal, realSleep, PREFLIGHT_INTERVAL_MS);
 
   // The preflight logs one line per check and feeds /readyz; it never delays the polling.
   const checked = preflight.run().catch((error) =>
@@ -168,25 +201,26 @@ export async function main(args: string[], env: Record<string, string>): Promise
       () => {},
     );
   }
-  imds.identity({ signal: controller.signal }).then(
+  identity({ signal: controller.signal }).then(
     (id) => logger.info("instance identity", { ...id }),
     (error) => logger.warn("instance identity not available yet", { error: String(error) }),
   );
 
   // Liveness: the loop completes a round (with or without IMDS errors) at least this often.
   const staleMs = Math.max(60_000, 10 * config.pollIntervalMs);
-  let lastRound = Date.now();
-  const server = config.metricsPort === 0 ? undefined : startServer({
+  const server = config.metricsPort === 0 ? undefined : keepListening({
     port: config.metricsPort,
+    hostname: config.metricsAddress,
     metrics,
     logger,
     signal: controller.signal,
-    healthy: () => Date.now() - lastRound < staleMs,
+    healthy: () => Date.now() - monitor.status().lastRoundAt < staleMs,
+    // Not ready names why: IMDS silent, or the first failing preflight check.
     ready: () =>
-      Date.now() - metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000 < staleMs &&
-      preflight.failing() === undefined,
+      Date.now() - (monitor.status().lastSuccessAt ?? 0) >= staleMs
+        ? "IMDS has not answered within the last minute"
+        : preflight.failing() ?? true,
   });
-  if (server) logger.info("health and metrics listening", { port: server.port });
 
   const monitor = createMonitor(imds, {
     pollIntervalMs: config.pollIntervalMs,
@@ -195,32 +229,23 @@ export async function main(args: string[], env: Record<string, string>): Promise
     metrics,
     onNotice: async (notice) => {
       await handler.handle(notice);
+      // A notice skipped as already handled may have held up the node's return at start-up.
+      await nodeReturn.check();
     },
-    sleep: (ms, signal) => {
-      lastRound = Date.now();
-      return realSleep(ms, signal);
-    },
+    onFinishedEvents: (events) => void nodeReturn.eventsFinished(events),
   });
   await monitor.run(controller.signal);
+  scheduler.stop();
 
   logger.info("shutting down; finishing notices in flight");
   await handler.settled();
+  await returning;
   await checked;
   await server?.finished;
   Deno.removeSignalListener("SIGTERM", stop);
   Deno.removeSignalListener("SIGINT", stop);
   logger.info("stopped");
   return 0;
-}
-
-/** A promise made once and shared; forgotten on failure so the next call tries again. */
-function cached<T>(make: () => Promise<T>): () => Promise<T> {
-  let promise: Promise<T> | undefined;
-  return () => {
-    promise ??= make();
-    promise.catch(() => promise = undefined);
-    return promise;
-  };
 }
 
 /** The AWS credential variables the preflight looks for (the SDK reads them itself later). */

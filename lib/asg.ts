@@ -6,6 +6,8 @@
  * @module
  */
 
+import { cached } from "./_async.ts";
+import { BodyTooLargeError } from "./body.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { AsgResult, AsgStatus } from "./report.ts";
@@ -15,6 +17,8 @@ import type { AsgResult, AsgStatus } from "./report.ts";
  *
  * @example
  * ```ts
+ * declare const asg: AsgDetacher;
+ *
  * const { status, group } = await asg.detach("i-0123456789abcdef0", { dryRun: true });
  * // status "dry-run": DescribeAutoScalingInstances only, group names what would be left
  * ```
@@ -55,6 +59,40 @@ interface Sdk {
 
 /** Per-request bound so a hung endpoint cannot outlive the notice; the caller's signal cuts sooner. */
 const REQUEST_TIMEOUT_MS = 10_000;
+
+/**
+ * Bytes of one Auto Scaling answer at most. The SDK reads bodies itself (its deserializers
+ * collect the whole stream, error answers included), so the bound sits in the fetch it is given.
+ * The two calls' answers, errors included, are a few KiB; 256 KiB leaves room and keeps a huge
+ * or endless answer from an endpoint override out of memory.
+ */
+export const MAX_AWS_BODY_BYTES = 256 * 1024;
+
+/**
+ * `fetch` with every response body cut off at `limit` bytes: reading past it errors with
+ * {@linkcode BodyTooLargeError} and cancels the rest of the stream.
+ */
+export function boundedFetch(limit: number, fetchFn: typeof fetch = fetch): typeof fetch {
+  return async (input, init) => {
+    const response = await fetchFn(input, init);
+    if (!response.body) return response;
+    let size = 0;
+    const limited = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          size += chunk.byteLength;
+          if (size > limit) controller.error(new BodyTooLargeError(limit));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(limited, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
+  };
+}
 
 // Detaching an instance in these states either already happened or cannot work any more.
 const LEAVING_STATES = /^(Detaching|Detached|Terminating.*|Terminated)$/;
@@ -148,6 +186,133 @@ function failed(message: string): Outcome {
   return { result: { status: "failed", message } };
 }
 
+/** Refuse settings the SDK would only reject (or misuse) at the first detach. */
+function checkOptions({ region, endpoint, maxAttempts }: AsgDetacherOptions): void {
+  if (!/^[a-z0-9-]+$/.test(region)) {
+    throw new TypeError(`AWS region "${region}" is not a region name such as eu-west-1`);
+  }
+  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
+    throw new TypeError(
+      `AWS_ENDPOINT_URL_AUTO_SCALING "${endpoint}" is not an http:// or https:// URL`,
+    );
+  }
+  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+    throw new TypeError(`maxAttempts must be an integer of at least 1, got ${maxAttempts}`);
+  }
+}
+
+/** The SDK and its client, imported on the first call; a failed import is tried again. */
+function sdkLoader(options: AsgDetacherOptions): () => Promise<Sdk> {
+  const { region, endpoint, credentials, maxAttempts } = options;
+  return cached(async (): Promise<Sdk> => {
+    const [sdk, { FetchHttpHandler }] = await Promise.all([
+      import("@aws-sdk/client-auto-scaling"),
+      import("@smithy/fetch-http-handler"),
+    ]);
+    const client = new sdk.AutoScalingClient({
+      region,
+      ...(endpoint === undefined ? {} : { endpoint }),
+      ...(credentials === undefined ? {} : { credentials }),
+      ...(maxAttempts === undefined ? {} : { maxAttempts }),
+      requestHandler: new FetchHttpHandler({
+        requestTimeout: REQUEST_TIMEOUT_MS,
+        customFetch: boundedFetch(MAX_AWS_BODY_BYTES),
+      }),
+    });
+    return { sdk, client };
+  });
+}
+
+/** Count and log the outcome; its result is what the handler reports. */
+function report(
+  { logger, metrics }: AsgDetacherOptions,
+  instanceId: string,
+  { result, state }: Outcome,
+): AsgResult {
+  metrics?.inc("sth_asg_detach_total", { outcome: result.status });
+  const fields = { instance: instanceId, group: result.group, state };
+  const line = LOG_LINES[result.status];
+  const detail = result.message === undefined ? {} : { reason: result.message };
+  if (result.status === "access-denied" || result.status === "failed") {
+    logger.error(line, { ...fields, ...detail });
+  } else if (result.status === "throttled") {
+    logger.warn(line, { ...fields, ...detail });
+  } else {
+    logger.info(line, fields);
+  }
+  return result;
+}
+
+/** The instance's group and lifecycle state, or the outcome that ends the detach here. */
+async function findGroup(
+  sdk: Sdk,
+  instanceId: string,
+  send: { abortSignal?: AbortSignal },
+): Promise<{ group: string; state?: string } | Outcome> {
+  let group: string | undefined;
+  let state: string | undefined;
+  try {
+    const out = await sdk.client.send(
+      new sdk.sdk.DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
+      send,
+    );
+    const found = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
+    if (!found) return { result: { status: "not-in-group" } };
+    group = found.AutoScalingGroupName;
+    state = found.LifecycleState;
+  } catch (error) {
+    return { result: classify(error, { action: "DescribeAutoScalingInstances" }) };
+  }
+  if (group === undefined) {
+    return failed("DescribeAutoScalingInstances answered without AutoScalingGroupName");
+  }
+  return { group, state };
+}
+
+/** Validate, load the SDK, find the group, detach (or say what a dry run would do). */
+async function attempt(
+  load: () => Promise<Sdk>,
+  instanceId: string,
+  { signal, dryRun = false }: { signal?: AbortSignal; dryRun?: boolean },
+): Promise<Outcome> {
+  if (!INSTANCE_ID.test(instanceId)) {
+    return failed(`instance id "${instanceId}" is not an EC2 instance id (i-...)`);
+  }
+  if (signal?.aborted) return failed("DescribeAutoScalingInstances aborted (AbortError)");
+  let sdk: Sdk;
+  try {
+    sdk = await load();
+  } catch (error) {
+    return failed(`loading the AWS SDK failed: ${redact(String(error))}`);
+  }
+  const send = { abortSignal: signal };
+  const found = await findGroup(sdk, instanceId, send);
+  if ("result" in found) return found;
+  const { group, state } = found;
+  if (state !== undefined && LEAVING_STATES.test(state)) {
+    const message = `lifecycle state is ${state}`;
+    return { result: { status: "already-detaching", group, message }, state };
+  }
+  if (dryRun) {
+    const message = `would detach from ${group} (lifecycle state ${state ?? "unknown"})`;
+    return { result: { status: "dry-run", group, message }, state };
+  }
+  try {
+    await sdk.client.send(
+      new sdk.sdk.DetachInstancesCommand({
+        AutoScalingGroupName: group,
+        InstanceIds: [instanceId],
+        // The group must replace the reclaimed capacity, so keep its desired count.
+        ShouldDecrementDesiredCapacity: false,
+      }),
+      send,
+    );
+  } catch (error) {
+    return { result: classify(error, { action: "DetachInstances", group }), state };
+  }
+  return { result: { status: "detached", group }, state };
+}
+
 /**
  * Create a detacher. The SDK client is built on the first {@linkcode AsgDetacher.detach} and
  * reused. It uses `fetch` (FetchHttpHandler), not `node:https`, which in Deno can need sys access
@@ -160,129 +325,28 @@ function failed(message: string): Outcome {
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * declare const signal: AbortSignal;
+ *
  * const asg = createAsgDetacher({ region: "eu-west-1", logger: createLogger() });
  * const result = await asg.detach("i-0123456789abcdef0", { signal });
  * // { status: "detached", group: "spot-workers" }
  * ```
  */
 export function createAsgDetacher(options: AsgDetacherOptions): AsgDetacher {
-  const { region, endpoint, logger, metrics, credentials, maxAttempts } = options;
-  if (!/^[a-z0-9-]+$/.test(region)) {
-    throw new TypeError(`AWS region "${region}" is not a region name such as eu-west-1`);
-  }
-  if (endpoint !== undefined && !/^https?:\/\/[^/]/.test(endpoint)) {
-    throw new TypeError(
-      `AWS_ENDPOINT_URL_AUTO_SCALING "${endpoint}" is not an http:// or https:// URL`,
-    );
-  }
-  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
-    throw new TypeError(`maxAttempts must be an integer of at least 1, got ${maxAttempts}`);
-  }
-
-  let loading: Promise<Sdk> | undefined;
-  function load(): Promise<Sdk> {
-    loading ??= (async () => {
-      const [sdk, { FetchHttpHandler }] = await Promise.all([
-        import("@aws-sdk/client-auto-scaling"),
-        import("@smithy/fetch-http-handler"),
-      ]);
-      const client = new sdk.AutoScalingClient({
-        region,
-        ...(endpoint === undefined ? {} : { endpoint }),
-        ...(credentials === undefined ? {} : { credentials }),
-        ...(maxAttempts === undefined ? {} : { maxAttempts }),
-        requestHandler: new FetchHttpHandler({ requestTimeout: REQUEST_TIMEOUT_MS }),
-      });
-      return { sdk, client };
-    })();
-    // A failed import must not poison later attempts.
-    loading.catch(() => loading = undefined);
-    return loading;
-  }
-
-  function report(instanceId: string, { result, state }: Outcome): AsgResult {
-    metrics?.inc("sth_asg_detach_total", { outcome: result.status });
-    const fields = { instance: instanceId, group: result.group, state };
-    const line = LOG_LINES[result.status];
-    const detail = result.message === undefined ? {} : { reason: result.message };
-    if (result.status === "access-denied" || result.status === "failed") {
-      logger.error(line, { ...fields, ...detail });
-    } else if (result.status === "throttled") {
-      logger.warn(line, { ...fields, ...detail });
-    } else {
-      logger.info(line, fields);
-    }
-    return result;
-  }
-
-  async function attempt(
-    instanceId: string,
-    { signal, dryRun = false }: { signal?: AbortSignal; dryRun?: boolean },
-  ): Promise<Outcome> {
-    if (!INSTANCE_ID.test(instanceId)) {
-      return failed(`instance id "${instanceId}" is not an EC2 instance id (i-...)`);
-    }
-    if (signal?.aborted) return failed("DescribeAutoScalingInstances aborted (AbortError)");
-    let sdk: Sdk;
-    try {
-      sdk = await load();
-    } catch (error) {
-      return failed(`loading the AWS SDK failed: ${redact(String(error))}`);
-    }
-    const send = { abortSignal: signal };
-
-    let group: string | undefined;
-    let state: string | undefined;
-    try {
-      const out = await sdk.client.send(
-        new sdk.sdk.DescribeAutoScalingInstancesCommand({ InstanceIds: [instanceId] }),
-        send,
-      );
-      const found = out.AutoScalingInstances?.find((i) => i.InstanceId === instanceId);
-      if (!found) return { result: { status: "not-in-group" } };
-      group = found.AutoScalingGroupName;
-      state = found.LifecycleState;
-    } catch (error) {
-      return { result: classify(error, { action: "DescribeAutoScalingInstances" }) };
-    }
-    if (group === undefined) {
-      return failed("DescribeAutoScalingInstances answered without AutoScalingGroupName");
-    }
-    if (state !== undefined && LEAVING_STATES.test(state)) {
-      const message = `lifecycle state is ${state}`;
-      return { result: { status: "already-detaching", group, message }, state };
-    }
-    if (dryRun) {
-      const message = `would detach from ${group} (lifecycle state ${state ?? "unknown"})`;
-      return { result: { status: "dry-run", group, message }, state };
-    }
-    try {
-      await sdk.client.send(
-        new sdk.sdk.DetachInstancesCommand({
-          AutoScalingGroupName: group,
-          InstanceIds: [instanceId],
-          // The group must replace the reclaimed capacity, so keep its desired count.
-          ShouldDecrementDesiredCapacity: false,
-        }),
-        send,
-      );
-    } catch (error) {
-      return { result: classify(error, { action: "DetachInstances", group }), state };
-    }
-    return { result: { status: "detached", group }, state };
-  }
-
+  checkOptions(options);
+  const load = sdkLoader(options);
   return {
     async detach(instanceId, detachOptions = {}) {
       const id = String(instanceId);
       let outcome: Outcome;
       try {
-        outcome = await attempt(id, detachOptions);
+        outcome = await attempt(load, id, detachOptions);
       } catch (error) {
         // Last resort: a bug here must not break the drain running beside it.
         outcome = failed(`unexpected error: ${redact(String(error))}`);
       }
-      return report(id, outcome);
+      return report(options, id, outcome);
     },
   };
 }

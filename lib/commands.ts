@@ -29,6 +29,9 @@ export function checkLine(result: CheckResult): string {
  *
  * @example
  * ```ts
+ * import type { Preflight } from "./preflight.ts";
+ * declare const preflight: Preflight;
+ *
  * const code = await runCheck({ preflight, print: console.log });
  * ```
  */
@@ -76,6 +79,10 @@ export async function runCheck(options: {
  *
  * @example
  * ```ts
+ * import type { Notifier, NotifyContext } from "./notify.ts";
+ * declare const notifier: Notifier;
+ * declare const context: NotifyContext;
+ *
  * const code = await runTestNotification({ notifier, context, print: console.log, now: new Date() });
  * ```
  */

@@ -7,13 +7,12 @@
  */
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify.ts";
+import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify_targets.ts";
+import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
+import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
+import type { IdentityUrls } from "./identity_urls.ts";
+import { redactUrl } from "./redact.ts";
 import { loadTemplateFile } from "./webhook_template.ts";
-
-/** What a rebalance recommendation triggers. */
-export type RebalanceAction = "notify" | "cordon" | "drain";
-/** Values accepted by `REBALANCE_ACTION`. */
-export const REBALANCE_ACTIONS: readonly RebalanceAction[] = ["notify", "cordon", "drain"];
 
 /** The resolved configuration. */
 export interface Config {
@@ -24,11 +23,18 @@ export interface Config {
   pollIntervalMs: number;
   gracePeriodSeconds?: number;
   detachAsg: boolean;
-  rebalanceAction: RebalanceAction;
+  /** Label cordoned nodes `node.kubernetes.io/exclude-from-external-load-balancers`. */
+  excludeFromLoadBalancers: boolean;
+  /** How long before a maintenance event's `NotBefore` its cordon and drain begin. */
+  maintenanceLeadMs: number;
+  /** What each kind of notice triggers (`SPOT_ACTION`, `MAINTENANCE_ACTION`, ...; lib/policy.ts). */
+  actions: Actions;
   imdsEndpoint: string;
   imdsV1Disabled: boolean;
   /** The old script's NOTICE_URL: polled as the legacy termination-time endpoint. */
   noticeUrl?: string;
+  /** The old script's INSTANCE_ID_URL, INSTANCE_TYPE_URL, AZ_URL (lib/identity_urls.ts). */
+  identityUrls: IdentityUrls;
   awsRegion?: string;
   asgEndpoint?: string;
   kubeconfigPath?: string;
@@ -37,6 +43,8 @@ export interface Config {
   logLevel: LogLevel;
   /** 0 turns the health and metrics listener off. */
   metricsPort: number;
+  /** IP address the listener binds (`METRICS_ADDRESS`). */
+  metricsAddress: string;
   /** Only the notifier variables that are set, passed to lib/notify.ts untouched. */
   notifierEnv: Record<string, string>;
 }
@@ -58,7 +66,7 @@ export interface VariableDoc {
   secret?: boolean;
 }
 
-/** The core variables; notifier variables come from lib/notify.ts's table. */
+/** The core variables; notifier variables come from lib/notify_targets.ts's table. */
 export const CORE_VARIABLES: readonly VariableDoc[] = [
   { name: "NODE_NAME", default: "—", description: "node to handle (downward API spec.nodeName)" },
   {
@@ -79,10 +87,22 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     default: "off",
     description: "any value but 'false' detaches the instance from its Auto Scaling group",
   },
+  ...ACTION_RULES.map((r) => ({
+    name: r.variable,
+    default: r.default,
+    description: `on a ${r.description}: notify, cordon or drain`,
+  })),
   {
-    name: "REBALANCE_ACTION",
-    default: "notify",
-    description: "on a rebalance recommendation: notify, cordon or drain",
+    name: "MAINTENANCE_LEAD",
+    default: "15m",
+    description:
+      "scheduled maintenance: announce at once, cordon and drain this long before NotBefore",
+  },
+  {
+    name: "EXCLUDE_FROM_LOAD_BALANCERS",
+    default: "true",
+    description:
+      "label a node it cordons node.kubernetes.io/exclude-from-external-load-balancers (removed on return)",
   },
   {
     name: "AWS_EC2_METADATA_SERVICE_ENDPOINT",
@@ -98,6 +118,21 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     name: "NOTICE_URL",
     default: "—",
     description: "old script: a full URL polled as the legacy spot/termination-time endpoint",
+  },
+  {
+    name: "INSTANCE_ID_URL",
+    default: "IMDS",
+    description: "old script: a full URL that gives the instance ID",
+  },
+  {
+    name: "INSTANCE_TYPE_URL",
+    default: "IMDS",
+    description: "old script: a full URL that gives the instance type",
+  },
+  {
+    name: "AZ_URL",
+    default: "IMDS",
+    description: "old script: a full URL that gives the availability zone (and so the region)",
   },
   { name: "AWS_REGION", default: "from IMDS", description: "region of the Auto Scaling API" },
   {
@@ -115,7 +150,47 @@ export const CORE_VARIABLES: readonly VariableDoc[] = [
     default: "9092",
     description: "port of /healthz, /readyz and /metrics (0 = off)",
   },
+  {
+    name: "METRICS_ADDRESS",
+    default: "127.0.0.1",
+    description:
+      "IP address of that listener; the manifest sets the pod IP (status.podIP), where the probes connect",
+  },
 ];
+
+/** Options of {@linkcode loadConfig}: the side effects it needs, injected so tests stay pure. */
+export interface LoadConfigOptions {
+  /** Reads `WEBHOOK_TEMPLATE_FILE`; default `Deno.readFileSync`. */
+  readFile?: (path: string) => Uint8Array;
+  /**
+   * Why `path` cannot be read as a file, or undefined when it can. Without it, `KUBECONFIG` is
+   * not checked (main passes {@linkcode fileReadable}).
+   */
+  readable?: (path: string) => string | undefined;
+}
+
+/**
+ * The real check behind `KUBECONFIG`: the path is a regular file this process may read.
+ *
+ * @example
+ * ```ts
+ * fileReadable("/nonexistent"); // "no such file"
+ * ```
+ */
+export function fileReadable(path: string): string | undefined {
+  try {
+    if (!Deno.statSync(path).isFile) return "not a regular file";
+    Deno.openSync(path, { read: true }).close();
+    return undefined;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return "no such file";
+    if (error instanceof Deno.errors.NotCapable) {
+      return "not readable with this process's permissions (deno run needs --allow-read for it)";
+    }
+    if (error instanceof Deno.errors.PermissionDenied) return "permission denied";
+    return error instanceof Error ? error.name : "unreadable";
+  }
+}
 
 const TRUE = new Set(["true", "1", "yes", "on"]);
 const FALSE = new Set(["false", "0", "no", "off"]);
@@ -135,10 +210,14 @@ function parseNumber(
   options: { min: number; max: number; integer?: boolean },
   errors: string[],
 ): number | undefined {
-  const n = Number(value.trim());
-  const kind = options.integer ? "a whole number" : "a number";
-  if (value.trim() === "" || !Number.isFinite(n) || (options.integer && !Number.isInteger(n))) {
-    errors.push(`${name}: expected ${kind}, got ${JSON.stringify(value)}`);
+  // Plain decimal only: Number() also takes 0x10, 0b1, 1e3, "9092." and " ", which an operator
+  // never means as seconds or a port.
+  const text = value.trim();
+  const kind = options.integer ? "a whole number" : "a decimal number";
+  const pattern = options.integer ? /^\d+$/ : /^\d+(\.\d+)?$/;
+  const n = Number(text);
+  if (!pattern.test(text) || !Number.isFinite(n)) {
+    errors.push(`${name}: expected ${kind} (digits only), got ${JSON.stringify(value)}`);
     return undefined;
   }
   if (n < options.min || n > options.max) {
@@ -148,16 +227,144 @@ function parseNumber(
   return n;
 }
 
-function parseUrl(name: string, value: string, errors: string[]): string | undefined {
+/**
+ * An http(s) URL. `base` URLs get paths appended (`/latest/meta-data/...`), so a query string or
+ * fragment would end up in the middle of every request's URL: refused. A full URL polled as is
+ * may keep its query, but a fragment is never sent, so it is a mistake either way. Errors show
+ * the value with its user-info redacted.
+ */
+function parseUrl(
+  name: string,
+  value: string,
+  errors: string[],
+  kind: "base" | "full" = "base",
+): string | undefined {
+  const text = value.trim();
+  const shown = JSON.stringify(redactUrl(text));
+  let url: URL;
   try {
-    const url = new URL(value.trim());
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new TypeError("scheme");
-    return value.trim().replace(/\/+$/, "");
+    url = new URL(text);
   } catch {
-    errors.push(`${name}: expected an http(s) URL, got ${JSON.stringify(value)}`);
+    errors.push(`${name}: expected an http(s) URL, got ${shown}`);
     return undefined;
   }
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || !url.hostname) {
+    errors.push(`${name}: expected an http(s) URL, got ${shown}`);
+    return undefined;
+  }
+  if (/[\s\p{Cc}]/u.test(text)) {
+    errors.push(`${name}: must not contain spaces or control characters`);
+    return undefined;
+  }
+  if (text.includes("#")) {
+    errors.push(`${name}: must not have a #fragment, got ${shown}`);
+    return undefined;
+  }
+  if (kind === "base" && text.includes("?")) {
+    errors.push(
+      `${name}: must not have a ?query (paths are appended to it), got ${shown}`,
+    );
+    return undefined;
+  }
+  return kind === "base" ? text.replace(/\/+$/, "") : text;
 }
+
+const DURATION = /^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$/;
+const MAX_LEAD_MS = 7 * 86_400_000;
+
+/** `90s`, `10m`, `1h30m`, `0`: a duration in milliseconds, up to a week. */
+function parseDuration(name: string, value: string, errors: string[]): number | undefined {
+  const v = value.trim().toLowerCase();
+  const m = DURATION.exec(v);
+  if (v === "0") return 0;
+  if (!m || v === "") {
+    errors.push(
+      `${name}: expected a duration like 90s, 10m or 1h30m, got ${JSON.stringify(value)}`,
+    );
+    return undefined;
+  }
+  const ms = (Number(m[1] ?? 0) * 3600 + Number(m[2] ?? 0) * 60 + Number(m[3] ?? 0)) * 1000;
+  if (ms > MAX_LEAD_MS) {
+    errors.push(`${name}: at most 7 days (168h), got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  return ms;
+}
+
+// RFC 1123 subdomain (what Kubernetes requires of node and pod names) and label (namespaces).
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/** A Kubernetes object name, trimmed; the error never echoes control characters raw. */
+function parseName(
+  name: string,
+  value: string,
+  kind: "subdomain" | "label",
+  errors: string[],
+): string | undefined {
+  const text = value.trim();
+  const ok = kind === "label"
+    ? DNS_LABEL.test(text)
+    : text.length <= 253 && DNS_SUBDOMAIN.test(text) &&
+      text.split(".").every((part) => part.length <= 63);
+  if (ok) return text;
+  const rule = kind === "label"
+    ? "a DNS label: lowercase letters, digits and '-', at most 63"
+    : "a DNS subdomain: lowercase letters, digits, '-' and '.', at most 253";
+  errors.push(`${name}: expected ${rule}, got ${JSON.stringify(value)}`);
+  return undefined;
+}
+
+/** `text` with control characters as `\n`-style escapes. */
+function oneLine(text: string): string {
+  return text.replace(
+    /[\p{Cc}\u2028\u2029]/gu,
+    (c) =>
+      c === "\n"
+        ? "\\n"
+        : c === "\r"
+        ? "\\r"
+        : c === "\t"
+        ? "\\t"
+        : `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/** An IP address literal to bind: no host names, which could resolve to anything. */
+function parseAddress(name: string, value: string, errors: string[]): string | undefined {
+  const text = value.trim();
+  const v4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+  if (v4.test(text)) return text;
+  if (/^[0-9a-fA-F:.]+$/.test(text) && text.includes(":")) {
+    try {
+      new URL(`http://[${text}]/`);
+      return text;
+    } catch {
+      // Not an IPv6 literal either.
+    }
+  }
+  errors.push(
+    `${name}: expected an IP address such as 127.0.0.1, the pod IP or ::1, got ${
+      JSON.stringify(value)
+    }`,
+  );
+  return undefined;
+}
+
+// DETACH_ASG keeps the old script's rule ("anything but false"), so these turn detach ON although
+// an operator writing them means "off".
+const LOOKS_OFF = new Set([
+  "0",
+  "no",
+  "n",
+  "off",
+  "f",
+  "disable",
+  "disabled",
+  "none",
+  "null",
+  "nil",
+]);
 
 function parseChoice<T extends string>(
   name: string,
@@ -185,7 +392,7 @@ function parseChoice<T extends string>(
  */
 export function loadConfig(
   rawEnv: Record<string, string | undefined>,
-  options: { readFile?: (path: string) => Uint8Array } = {},
+  options: LoadConfigOptions = {},
 ): ConfigResult {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(rawEnv)) if (v !== undefined && v !== "") env[k] = v;
@@ -201,6 +408,9 @@ export function loadConfig(
   const metricsPort = env.METRICS_PORT === undefined
     ? 9092
     : parseNumber("METRICS_PORT", env.METRICS_PORT, { min: 0, max: 65535, integer: true }, errors);
+  const metricsAddress = env.METRICS_ADDRESS === undefined
+    ? "127.0.0.1"
+    : parseAddress("METRICS_ADDRESS", env.METRICS_ADDRESS, errors);
   const imdsEndpoint = parseUrl(
     "AWS_EC2_METADATA_SERVICE_ENDPOINT",
     env.AWS_EC2_METADATA_SERVICE_ENDPOINT ?? "http://169.254.169.254",
@@ -208,7 +418,17 @@ export function loadConfig(
   );
   const noticeUrl = env.NOTICE_URL === undefined
     ? undefined
-    : parseUrl("NOTICE_URL", env.NOTICE_URL, errors);
+    : parseUrl("NOTICE_URL", env.NOTICE_URL, errors, "full");
+  const identityUrls: IdentityUrls = {};
+  for (
+    const [field, name] of [
+      ["instanceId", "INSTANCE_ID_URL"],
+      ["instanceType", "INSTANCE_TYPE_URL"],
+      ["availabilityZone", "AZ_URL"],
+    ] as const
+  ) {
+    if (env[name] !== undefined) identityUrls[field] = parseUrl(name, env[name], errors, "full");
+  }
   const asgEndpoint = env.AWS_ENDPOINT_URL_AUTO_SCALING === undefined
     ? undefined
     : parseUrl("AWS_ENDPOINT_URL_AUTO_SCALING", env.AWS_ENDPOINT_URL_AUTO_SCALING, errors);
@@ -224,17 +444,62 @@ export function loadConfig(
       logLevel = "debug";
     }
   }
-  const rebalanceAction = env.REBALANCE_ACTION === undefined
-    ? "notify"
-    : parseChoice("REBALANCE_ACTION", env.REBALANCE_ACTION, REBALANCE_ACTIONS, errors);
+  const actions = Object.fromEntries(ACTION_RULES.map((r) => [
+    r.kind,
+    env[r.variable] === undefined
+      ? r.default
+      : parseChoice(r.variable, env[r.variable], ACTIONS, errors),
+  ])) as Actions;
+  const maintenanceLeadMs = env.MAINTENANCE_LEAD === undefined
+    ? DEFAULT_MAINTENANCE_LEAD_MS
+    : parseDuration("MAINTENANCE_LEAD", env.MAINTENANCE_LEAD, errors);
   const imdsV1Disabled = parseBool(
     "AWS_EC2_METADATA_V1_DISABLED",
     env.AWS_EC2_METADATA_V1_DISABLED,
     errors,
   );
   const dryRun = parseBool("DRY_RUN", env.DRY_RUN, errors);
+  // On by default: a node about to go in two minutes should leave the load balancers' targets
+  // now, not when its instance stops answering health checks (README, "Load balancers").
+  const excludeFromLoadBalancers = env.EXCLUDE_FROM_LOAD_BALANCERS === undefined ||
+    parseBool("EXCLUDE_FROM_LOAD_BALANCERS", env.EXCLUDE_FROM_LOAD_BALANCERS, errors);
   // Old-script compatibility: DETACH_ASG=true, =yes, =1 or even =my-asg all meant "on".
   const detachAsg = env.DETACH_ASG !== undefined && env.DETACH_ASG.trim().toLowerCase() !== "false";
+  if (
+    detachAsg &&
+    (env.DETACH_ASG.trim() === "" || LOOKS_OFF.has(env.DETACH_ASG.trim().toLowerCase()))
+  ) {
+    warnings.push(
+      `DETACH_ASG=${
+        JSON.stringify(env.DETACH_ASG)
+      } turns ASG detach ON: as in the old script, any value but "false" means on. To turn it off, set DETACH_ASG=false or remove it`,
+    );
+  }
+
+  const nodeName = env.NODE_NAME === undefined
+    ? undefined
+    : parseName("NODE_NAME", env.NODE_NAME, "subdomain", errors);
+  const podName = env.POD_NAME === undefined
+    ? undefined
+    : parseName("POD_NAME", env.POD_NAME, "subdomain", errors);
+  const namespace = env.NAMESPACE === undefined
+    ? undefined
+    : parseName("NAMESPACE", env.NAMESPACE, "label", errors);
+  const cluster = env.CLUSTER?.trim();
+  if (cluster !== undefined && (cluster === "" || /\p{Cc}/u.test(cluster))) {
+    errors.push(
+      `CLUSTER: must be non-blank text without control characters, got ${
+        JSON.stringify(env.CLUSTER)
+      }`,
+    );
+  }
+  const kubeconfigPath = env.KUBECONFIG?.trim();
+  if (kubeconfigPath !== undefined && options.readable) {
+    const problem = kubeconfigPath === "" ? "blank" : options.readable(kubeconfigPath);
+    if (problem) {
+      errors.push(`KUBECONFIG: ${JSON.stringify(kubeconfigPath)} cannot be read: ${problem}`);
+    }
+  }
 
   if (env.NODE_NAME === undefined && (env.POD_NAME === undefined || env.NAMESPACE === undefined)) {
     errors.push(
@@ -268,30 +533,39 @@ export function loadConfig(
   }
   errors.push(...validateNotifierEnv(notifierEnv));
   warnings.push(...notifierWarnings(env));
+  // Each problem is printed as one `config error:` line: whatever a message quotes (a parse
+  // error's text, a value), a newline in it must not start a line of its own.
+  for (const list of [errors, warnings]) {
+    list.forEach((line, i) => list[i] = oneLine(line));
+  }
 
   if (errors.length > 0) return { errors, warnings };
   return {
     errors,
     warnings,
     config: {
-      nodeName: env.NODE_NAME,
-      podName: env.POD_NAME,
-      namespace: env.NAMESPACE,
-      cluster: env.CLUSTER,
+      nodeName,
+      podName,
+      namespace,
+      cluster,
       pollIntervalMs: Math.round(pollSeconds! * 1000),
       gracePeriodSeconds: grace,
       detachAsg,
-      rebalanceAction: rebalanceAction!,
+      excludeFromLoadBalancers,
+      maintenanceLeadMs: maintenanceLeadMs!,
+      actions,
       imdsEndpoint: imdsEndpoint!,
       imdsV1Disabled,
       noticeUrl,
+      identityUrls,
       awsRegion: env.AWS_REGION,
       asgEndpoint,
-      kubeconfigPath: env.KUBECONFIG,
+      kubeconfigPath,
       dryRun,
       logFormat: logFormat!,
       logLevel: logLevel!,
       metricsPort: metricsPort!,
+      metricsAddress: metricsAddress!,
       notifierEnv,
     },
   };
@@ -303,6 +577,7 @@ export function loadConfig(
  *
  * @example
  * ```ts
+ * declare const config: Config;
  * redactConfig(config).notifierEnv; // { SLACK_URL: "<set>", SLACK_CHANNEL: "#ops" }
  * ```
  */
@@ -312,7 +587,14 @@ export function redactConfig(config: Config): Record<string, unknown> {
   for (const [k, v] of Object.entries(config.notifierEnv)) {
     notifiers[k] = secret.has(k) ? "<set>" : v;
   }
-  return { ...config, notifierEnv: notifiers };
+  const url = (u: string | undefined) => u === undefined ? undefined : redactUrl(u);
+  return {
+    ...config,
+    imdsEndpoint: url(config.imdsEndpoint),
+    noticeUrl: url(config.noticeUrl),
+    asgEndpoint: url(config.asgEndpoint),
+    notifierEnv: notifiers,
+  };
 }
 
 function helpTable(rows: readonly VariableDoc[]): string {

@@ -12,7 +12,6 @@
  * @module
  */
 
-import type { RebalanceAction } from "./config.ts";
 import type { AsgDetacher } from "./asg.ts";
 import type { Drainer } from "./drain.ts";
 import { selectPods } from "./drain.ts";
@@ -24,13 +23,21 @@ import {
   kubeErrorKind,
   kubeFix,
   PERMANENT_KINDS,
+  requestOf,
 } from "./kube_errors.ts";
 import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
+import {
+  actionTime,
+  createScheduler,
+  DEFAULT_MAINTENANCE_LEAD_MS,
+  isDue,
+  type Scheduler,
+} from "./maintenance.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Notice } from "./notice.ts";
 import type { Message, Notifier, NotifyContext } from "./notify.ts";
-import { planFor, type Step } from "./policy.ts";
+import { type Actions, planFor, type Step } from "./policy.ts";
 import {
   type AsgResult,
   type CordonReport,
@@ -39,6 +46,7 @@ import {
   type HandlingReport,
   type NotRunReason,
 } from "./report.ts";
+import { cached } from "./_async.ts";
 import { realSleep, retryUntil, type Sleep, withTimeout } from "./retry.ts";
 
 /** Annotation prefix; one key per notice kind so a rebalance and a spot notice do not collide. */
@@ -54,15 +62,47 @@ export const STATE_READ_MS = 1_000;
  */
 export const CORDON_WAIT_MS = 5_000;
 
+/**
+ * The label that takes a node out of external load balancers' target lists at once (service
+ * controller, AWS Load Balancer Controller), where a cordon alone does not since Kubernetes 1.19.
+ */
+export const LB_EXCLUSION_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
+
+/**
+ * Where a notice stands on the node: `announced` (a maintenance event told, its action not yet
+ * due), `started`, `done`, `failed`, `canceled` (an announced event completed or was canceled
+ * before its time) and `returned` (the node came back and the handler undid its cordon).
+ */
+export type HandledPhase = "announced" | "started" | "done" | "failed" | "canceled" | "returned";
+const PHASES: readonly HandledPhase[] = [
+  "announced",
+  "started",
+  "done",
+  "failed",
+  "canceled",
+  "returned",
+];
+
+/** Phases after which a notice needs nothing more (the node's return is node_return.ts's). */
+const FINAL_PHASES: ReadonlySet<HandledPhase> = new Set(["done", "failed", "canceled", "returned"]);
+
 /** What the node annotation records about a notice. */
 export interface HandledState {
   id: string;
-  phase: "started" | "done" | "failed";
+  phase: HandledPhase;
   at: string;
   /** The node's boot ID when the handler cordoned it; a new one means the machine came back. */
   bootId?: string;
   /** Whether someone else had cordoned the node before; then it is never uncordoned by us. */
   wasUnschedulable?: boolean;
+  /** The plan cordoned and tainted the node: only then does the node's return undo anything. */
+  cordoned?: boolean;
+  /** The handler added {@linkcode LB_EXCLUSION_LABEL} (it was not there): only then is it removed. */
+  lbLabelAdded?: boolean;
+  /** AWS's detail (`terminate`, `system-reboot`, ...), for messages after a restart. */
+  action?: string;
+  /** The notice's time (RFC 3339), for messages after a restart. */
+  noticeTime?: string;
 }
 
 /** Side effects the handler needs; all replaceable by fakes. */
@@ -80,6 +120,8 @@ export interface HandlerDeps {
   metrics?: Metrics;
   now?: () => Date;
   sleep?: Sleep;
+  /** Holds announced maintenance events until their action time; real timers by default. */
+  scheduler?: Scheduler;
 }
 
 /** Options of {@linkcode createHandler}. */
@@ -88,7 +130,8 @@ export interface HandlerOptions {
   ownPod?: PodRef;
   cluster?: string;
   dryRun: boolean;
-  rebalanceAction: RebalanceAction;
+  /** What each kind of notice triggers; lib/policy.ts. */
+  actions: Actions;
   detachAsg: boolean;
   gracePeriodSeconds?: number;
   awsRegion?: string;
@@ -98,6 +141,10 @@ export interface HandlerOptions {
   stateReadMs?: number;
   /** Overrides {@linkcode CORDON_WAIT_MS} (tests). */
   cordonWaitMs?: number;
+  /** Label the node {@linkcode LB_EXCLUSION_LABEL} in the cordon's PATCH (EXCLUDE_FROM_LOAD_BALANCERS). */
+  excludeFromLoadBalancers?: boolean;
+  /** How long before `NotBefore` a maintenance event's cordon and drain begin (MAINTENANCE_LEAD). */
+  maintenanceLeadMs?: number;
 }
 
 /** Acts on notices. */
@@ -108,6 +155,8 @@ export interface Handler {
   nodeName(): Promise<string>;
   /** Resolves when every notice in flight is finished. */
   settled(): Promise<void>;
+  /** Whether a notice is being handled right now (the node's return waits for it). */
+  busy(): boolean;
 }
 
 const UNKNOWN_IDENTITY: Identity = {
@@ -127,7 +176,7 @@ export function parseHandledState(value: string | undefined): HandledState | und
   if (!value) return undefined;
   try {
     const v = JSON.parse(value);
-    if (typeof v?.id === "string" && ["started", "done", "failed"].includes(v.phase)) return v;
+    if (typeof v?.id === "string" && PHASES.includes(v.phase)) return v;
   } catch {
     // A hand-edited or foreign annotation must not block handling.
   }
@@ -170,7 +219,9 @@ interface NodeView {
  *
  * @example
  * ```ts
- * const handler = createHandler(deps, { nodeName: "ip-10-0-0-1", dryRun: false, rebalanceAction: "notify", detachAsg: true });
+ * import { DEFAULT_ACTIONS } from "./policy.ts";
+ * declare const deps: HandlerDeps, notice: import("./notice.ts").Notice;
+ * const handler = createHandler(deps, { nodeName: "ip-10-0-0-1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: true });
  * await handler.handle(notice);
  * ```
  */
@@ -179,29 +230,30 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   const now = deps.now ?? (() => new Date());
   const sleep = deps.sleep ?? realSleep;
   const inFlight = new Set<Promise<unknown>>();
-  let nodePromise: Promise<string> | undefined;
   let resolvedNode = options.nodeName;
   let identityCache: Identity | undefined;
   const stateReadMs = options.stateReadMs ?? STATE_READ_MS;
   const cordonWaitMs = options.cordonWaitMs ?? CORDON_WAIT_MS;
+  const leadMs = options.maintenanceLeadMs ?? DEFAULT_MAINTENANCE_LEAD_MS;
+  const scheduler = deps.scheduler ?? createScheduler({ now });
+  // Announced in this process; the annotation says the same across restarts.
+  const announced = new Set<string>();
 
+  // A failed lookup is retried at the next call rather than cached forever.
+  const lookupNode = cached(async () => {
+    const own = options.ownPod!;
+    const kube = await deps.kubeCore();
+    const pod = await kube.getPod(own);
+    if (!pod?.nodeName) {
+      throw Object.assign(
+        new Error(`pod ${own.namespace}/${own.name}: not found or not scheduled; set NODE_NAME`),
+        { status: 404 },
+      );
+    }
+    return resolvedNode = pod.nodeName;
+  });
   function nodeName(): Promise<string> {
-    if (resolvedNode) return Promise.resolve(resolvedNode);
-    nodePromise ??= (async () => {
-      const own = options.ownPod!;
-      const kube = await deps.kubeCore();
-      const pod = await kube.getPod(own);
-      if (!pod?.nodeName) {
-        throw Object.assign(
-          new Error(`pod ${own.namespace}/${own.name}: not found or not scheduled; set NODE_NAME`),
-          { status: 404 },
-        );
-      }
-      return resolvedNode = pod.nodeName;
-    })();
-    // A failed lookup is retried at the next call rather than cached forever.
-    nodePromise.catch(() => nodePromise = undefined);
-    return nodePromise;
+    return resolvedNode ? Promise.resolve(resolvedNode) : lookupNode();
   }
 
   async function identity(): Promise<Identity> {
@@ -226,7 +278,9 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
   /** One `error` line for a permanent failure, naming the fix; counted by kind and step. */
   function permanent(step: string, error: unknown, context: { verb: string; resource: string }) {
     const kind = kubeErrorKind(error);
-    const fix = kubeFix(kind, { ...context, kubeconfigPath: options.kubeconfigPath });
+    // The request that failed names the grant better than the step that made it.
+    const request = requestOf(message(error)) ?? context;
+    const fix = kubeFix(kind, { ...request, kubeconfigPath: options.kubeconfigPath });
     deps.metrics?.inc("sth_kube_errors_total", { step, kind });
     logger.error(`${step} failed for good; not retrying`, { kind, error: message(error), fix });
     return `${message(error)} — fix: ${fix}`;
@@ -288,13 +342,34 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     }
   }
 
-  function state(notice: Notice, phase: HandledState["phase"], view: NodeView): string {
-    const value: HandledState = { id: notice.id, phase, at: now().toISOString() };
-    const bootId = view.previous?.bootId ?? view.info?.bootId;
+  function state(notice: Notice, phase: HandledPhase, view: NodeView, plan: Step[]): string {
+    const value: HandledState = {
+      id: notice.id,
+      phase,
+      at: now().toISOString(),
+      action: notice.action,
+      noticeTime: notice.noticeTime.toISOString(),
+    };
+    // What was true before this handler touched the node comes from the first run of this very
+    // notice; another notice's record (an earlier boot, an announcement) says nothing about it.
+    const prev = view.previous?.id === notice.id && view.previous.phase !== "announced"
+      ? view.previous
+      : undefined;
+    const bootId = prev?.bootId ?? view.info?.bootId;
     if (bootId) value.bootId = bootId;
-    const was = view.previous?.wasUnschedulable ?? view.info?.unschedulable;
+    const was = prev?.wasUnschedulable ?? view.info?.unschedulable;
     if (was !== undefined) value.wasUnschedulable = was;
+    const cordoned = prev?.cordoned === true || plan.includes("cordon");
+    if (cordoned) value.cordoned = true;
+    const added = prev?.lbLabelAdded ??
+      (cordoned && addsLbLabel(view.info));
+    if (added) value.lbLabelAdded = true;
     return JSON.stringify(value);
+  }
+
+  function addsLbLabel(info: NodeInfo | undefined): boolean {
+    return options.excludeFromLoadBalancers === true && info !== undefined &&
+      !(LB_EXCLUSION_LABEL in info.labels);
   }
 
   /** Cordon, taint and mark the node `started`, retrying transient errors until the deadline. */
@@ -308,15 +383,23 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     // The taint list is replaced by a merge patch, so it needs the node's current taints.
     const info = view.info ??
       await retryUntil(() => core.getNode(node), retryOptions(notice.deadline, "read node"));
-    const fresh = { ...view, info };
+    // The final mark records the same before-state (boot ID, cordon, label) as this one.
+    view.info ??= info;
     const patch: NodePatch = {
-      annotations: { [annotationKey(notice.kind)]: state(notice, "started", fresh) },
+      annotations: { [annotationKey(notice.kind)]: state(notice, "started", view, plan) },
     };
     if (plan.includes("cordon")) patch.unschedulable = true;
     if (plan.includes("taint")) patch.taints = withTaint(info.taints, notice.kind);
+    // In the same PATCH as the cordon, so the node leaves the load balancers as it stops taking pods.
+    const label = plan.includes("cordon") && addsLbLabel(info);
+    if (label) patch.labels = { [LB_EXCLUSION_LABEL]: "true" };
     await retryUntil(() => core.patchNode(node, patch), retryOptions(notice.deadline, "cordon"));
     if (!plan.includes("cordon")) return undefined;
-    logger.info("node cordoned and tainted", { node, taint: TAINT_KEY });
+    logger.info("node cordoned and tainted", {
+      node,
+      taint: TAINT_KEY,
+      excludedFromLoadBalancers: label || undefined,
+    });
     return { status: "cordoned" };
   }
 
@@ -373,13 +456,13 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     context: { verb: string; resource: string },
   ): DrainReport {
     const reason = notRunReason(error, fallback);
-    const text = reason === "api-unreachable"
-      ? (logger.error(`${step}: Kubernetes API unreachable until the deadline`, {
-        error: message(error),
-      }),
-        message(error))
-      : permanent(step, error, context);
-    return { status: "not-run", reason, message: text };
+    if (reason !== "api-unreachable") {
+      return { status: "not-run", reason, message: permanent(step, error, context) };
+    }
+    logger.error(`${step}: Kubernetes API unreachable until the deadline`, {
+      error: message(error),
+    });
+    return { status: "not-run", reason, message: message(error) };
   }
 
   /** The Kubernetes branch: cordon first (bounded wait), then drain with the normal grace. */
@@ -388,7 +471,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     known: { node: string; view: NodeView },
     plan: Step[],
     resumed: boolean,
-  ): Promise<{ node: string; cordon?: CordonReport; drain?: DrainReport; marked: boolean }> {
+  ): Promise<{ node: string; cordon?: CordonReport; drain?: DrainReport }> {
     let node = known.node;
     if (node === "unknown") {
       try {
@@ -398,16 +481,11 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
           verb: "get",
           resource: "pods",
         });
-        return { node, drain: plan.includes("drain") ? report : undefined, marked: false };
+        return { node, drain: plan.includes("drain") ? report : undefined };
       }
     }
-    let marked = false;
     let cordonErrorKind: KubeErrorKind | undefined;
-    const cordoned = cordon(notice, node, plan, known.view).then(
-      (report) => {
-        marked = true;
-        return report;
-      },
+    const cordoned = cordon(notice, node, plan, known.view).catch(
       (error): CordonReport => {
         const kind = kubeErrorKind(error);
         cordonErrorKind = kind;
@@ -441,18 +519,23 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       node,
       cordon: plan.includes("cordon") ? cordonReport : undefined,
       drain: drainResult,
-      marked,
     };
   }
 
-  async function markFinal(notice: Notice, node: string, view: NodeView, failed: boolean) {
+  async function markFinal(
+    notice: Notice,
+    node: string,
+    view: NodeView,
+    plan: Step[],
+    failed: boolean,
+  ) {
     const phase = failed ? "failed" : "done";
     const core = await deps.kubeCore().catch(() => undefined);
     if (!core || node === "unknown") return;
     await retryUntil(
       () =>
         core.patchNode(node, {
-          annotations: { [annotationKey(notice.kind)]: state(notice, phase, view) },
+          annotations: { [annotationKey(notice.kind)]: state(notice, phase, view, plan) },
         }),
       {
         ...retryOptions(
@@ -492,12 +575,13 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     plan: Step[],
     base: Omit<Message, "phase">,
     idPromise: Promise<Identity>,
+    wasAnnounced: boolean,
   ) {
     logger.info("DRY RUN: would act on the node; changing nothing", {
       node,
       plan: plan.join(",") || "notify",
     });
-    const started = send({ phase: "start", ...base } as Message);
+    const started = wasAnnounced ? Promise.resolve() : send({ phase: "start", ...base } as Message);
     const report: HandlingReport = {};
     const [drain, asg] = await Promise.all([
       plan.includes("drain") ? preview(notice, node) : undefined,
@@ -505,16 +589,67 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     ]);
     if (drain) report.drain = drain;
     if (asg) report.asg = asg;
-    await started;
-    await send({ phase: "result", ...base, report } as Message);
+    // The notifier keeps start before result per target; a slow target holds only its own.
+    await Promise.all([started, send({ phase: "result", ...base, report } as Message)]);
     return report;
   }
 
-  async function run(notice: Notice): Promise<HandlingReport | undefined> {
-    deps.metrics?.inc("sth_notices_total", { kind: notice.kind });
+  /**
+   * A maintenance event seen before its action time: the start message (with the time the cordon
+   * and drain begin) and the annotation `announced` once, then a timer. A restart finds the
+   * annotation and only sets the timer again.
+   */
+  async function announce(
+    notice: Notice,
+    known: { node: string; view: NodeView },
+    base: Omit<Extract<Message, { phase: "start" }>, "phase">,
+    alreadyAnnounced: boolean,
+  ): Promise<undefined> {
+    const at = actionTime(notice, leadMs);
+    if (!alreadyAnnounced) {
+      await send({ phase: "start", ...base, actionAt: at });
+      if (!options.dryRun) await markAnnounced(notice, known);
+    }
+    announced.add(notice.id);
+    // The timer is the clock's word that the time has come: no second look at a clock that may
+    // lag a millisecond behind it.
+    scheduler.at(notice, at, () => void handle(notice, true));
+    logger.info("maintenance announced; cordon and drain begin at its action time", {
+      node: known.node,
+      id: notice.id,
+      code: notice.action,
+      notBefore: notice.noticeTime.toISOString(),
+      actionAt: at.toISOString(),
+      again: alreadyAnnounced || undefined,
+    });
+    return undefined;
+  }
+
+  async function markAnnounced(notice: Notice, known: { node: string; view: NodeView }) {
+    const previous = known.view.previous;
+    // Never overwrite another event's record while its cordon is in force: the node's return
+    // needs it. The timer in this process still holds the new event.
+    const inForce = previous && previous.id !== notice.id && previous.cordoned &&
+      ["started", "done", "failed"].includes(previous.phase);
+    const core = await deps.kubeCore().catch(() => undefined);
+    if (!core || known.node === "unknown" || inForce) return;
+    const value = state(notice, "announced", {}, []);
+    await retryUntil(
+      () => core.patchNode(known.node, { annotations: { [annotationKey(notice.kind)]: value } }),
+      retryOptions(new Date(now().getTime() + 10_000), "mark maintenance announced"),
+    ).catch((error) =>
+      logger.warn("could not mark the maintenance event announced on the node", {
+        error: message(error),
+      })
+    );
+  }
+
+  async function run(notice: Notice, due: boolean): Promise<HandlingReport | undefined> {
     const plan = planFor(notice, options);
+    const early = !due && notice.kind === "scheduled-maintenance" && !isDue(notice, now(), leadMs);
+    if (!announced.has(notice.id)) deps.metrics?.inc("sth_notices_total", { kind: notice.kind });
     // The monitor already logged the notice itself; this line says what will be done about it.
-    logger.info("handling notice", {
+    logger.info(early ? "maintenance event ahead of its action time" : "handling notice", {
       kind: notice.kind,
       plan: plan.length ? plan.join(",") : "notify",
       dryRun: options.dryRun || undefined,
@@ -532,7 +667,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       quickLook(notice),
     ]);
     const previous = known.view.previous;
-    if (previous?.id === notice.id && previous.phase !== "started") {
+    if (previous?.id === notice.id && FINAL_PHASES.has(previous.phase)) {
       logger.info("notice already handled before a restart; nothing to do", {
         node: known.node,
         id: notice.id,
@@ -540,7 +675,9 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       });
       return undefined;
     }
-    const resumed = previous?.id === notice.id;
+    const resumed = previous?.id === notice.id && previous.phase === "started";
+    const wasAnnounced = announced.has(notice.id) ||
+      (previous?.id === notice.id && previous.phase === "announced");
     if (resumed) {
       logger.info("resuming a notice a previous run started", { node: known.node, id: notice.id });
     }
@@ -554,10 +691,13 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       region: id.region,
     };
     const base = { notice, context, dryRun: options.dryRun, plan };
-    if (options.dryRun) return await dryRun(notice, known.node, plan, base, idPromise);
+    if (early && !resumed) return await announce(notice, known, base, wasAnnounced);
+    if (options.dryRun) {
+      return await dryRun(notice, known.node, plan, base, idPromise, wasAnnounced);
+    }
 
     // Three independent branches: nothing here waits for the Kubernetes API.
-    const started = resumed ? Promise.resolve() : send({ phase: "start", ...base });
+    const started = resumed || wasAnnounced ? Promise.resolve() : send({ phase: "start", ...base });
     const asgPromise = plan.includes("detach-asg") && deps.asg
       ? detach(idPromise, false)
       : Promise.resolve(undefined);
@@ -565,7 +705,6 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
       logger.error("unexpected failure in the Kubernetes steps", { error: message(error) });
       return {
         node: known.node,
-        marked: false,
         drain: plan.includes("drain")
           ? {
             status: "not-run" as const,
@@ -582,10 +721,12 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     if (k.drain) report.drain = k.drain;
     if (asg) report.asg = asg;
 
-    await started;
-    await send({ phase: "result", ...base, context: { ...context, node: k.node }, report });
+    await Promise.all([
+      started,
+      send({ phase: "result", ...base, context: { ...context, node: k.node }, report }),
+    ]);
     const failed = k.drain?.status === "not-run" || k.cordon?.status === "failed";
-    await markFinal(notice, k.node, known.view, failed);
+    await markFinal(notice, k.node, known.view, plan, failed);
     logNotice(notice, k.node, report);
     return report;
   }
@@ -609,22 +750,25 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     else logger.info("notice handled", fields);
   }
 
+  function handle(notice: Notice, due = false): Promise<HandlingReport | undefined> {
+    const p = run(notice, due).catch((error) => {
+      logger.error("unexpected failure while handling a notice", {
+        kind: notice.kind,
+        error: message(error),
+      });
+      return undefined;
+    });
+    inFlight.add(p);
+    p.finally(() => inFlight.delete(p));
+    return p;
+  }
+
   return {
     nodeName,
-    handle(notice) {
-      const p = run(notice).catch((error) => {
-        logger.error("unexpected failure while handling a notice", {
-          kind: notice.kind,
-          error: message(error),
-        });
-        return undefined;
-      });
-      inFlight.add(p);
-      p.finally(() => inFlight.delete(p));
-      return p;
-    },
+    handle: (notice) => handle(notice),
     async settled() {
       while (inFlight.size > 0) await Promise.all([...inFlight]);
     },
+    busy: () => inFlight.size > 0,
   };
 }

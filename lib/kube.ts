@@ -280,6 +280,8 @@ function eventName(node: string, now: Date): string {
  *
  * @example
  * ```ts
+ * import { createLogger } from "./log.ts";
+ * const logger = createLogger();
  * const kube = await createKube({ kubeconfigPath: "/tmp/kubeconfig", logger });
  * await kube.patchNode("ip-10-0-0-1", { unschedulable: true });
  * ```

@@ -182,3 +182,27 @@ export function kubeFix(kind: KubeErrorKind, context: KubeFixContext = {}): stri
       return "retrying; check that the API server is reachable from the node";
   }
 }
+
+// Both clients start their messages with the request, e.g. "patch node n1: 403 Forbidden".
+const REQUESTS: Array<[RegExp, KubeFixContext]> = [
+  [/^get node /, { verb: "get", resource: "nodes" }],
+  [/^patch node /, { verb: "patch", resource: "nodes" }],
+  [/^get pod /, { verb: "get", resource: "pods" }],
+  [/^list pods /, { verb: "list", resource: "pods" }],
+  [/^evict pod /, { verb: "create", resource: "pods/eviction" }],
+  [/^create event /, { verb: "create", resource: "events" }],
+];
+
+/**
+ * The verb and resource a failed request needed, read from its message; `undefined` when the
+ * message does not say.
+ *
+ * @example
+ * ```ts
+ * import { requestOf } from "./kube_errors.ts";
+ * requestOf("get node n1: 403 Forbidden"); // { verb: "get", resource: "nodes" }
+ * ```
+ */
+export function requestOf(message: string): KubeFixContext | undefined {
+  return REQUESTS.find(([pattern]) => pattern.test(message))?.[1];
+}

@@ -8,6 +8,7 @@
  * @module
  */
 
+import type { Clock } from "./_async.ts";
 import { readBounded } from "./body.ts";
 import {
   type NodeInfo,
@@ -89,8 +90,8 @@ export interface KubeHttpOptions {
   readText?: (path: string) => Promise<string>;
   /** Per-request limit; default 10 s. */
   timeoutMs?: number;
-  /** Wall clock in ms, for the token cache. */
-  now?: () => number;
+  /** Wall clock, for the token cache. */
+  now?: Clock;
 }
 
 // A Node object carries its image list and conditions; 1 MiB holds the largest seen (~200 KiB
@@ -124,6 +125,94 @@ function transportText(error: unknown): string {
   return `${e?.message ?? String(error)}${cause}`;
 }
 
+/** One API server connection's settings, defaults filled in. */
+interface Connection {
+  target: KubeTarget;
+  fetch: typeof fetch;
+  timeoutMs: number;
+  /** Carries the cluster CA and the client certificate, when the kubeconfig has them. */
+  client?: Deno.HttpClient;
+  /** The bearer token to send, if any. */
+  bearer: () => Promise<string | undefined>;
+}
+
+/** An HTTP client trusting the cluster's CA and presenting its client certificate, if any. */
+function tlsClient(target: KubeTarget): Deno.HttpClient | undefined {
+  if (!target.caPem && !target.certPem) return undefined;
+  return Deno.createHttpClient({
+    ...(target.caPem ? { caCerts: [target.caPem] } : {}),
+    ...(target.certPem && target.keyPem ? { cert: target.certPem, key: target.keyPem } : {}),
+  });
+}
+
+/**
+ * The bearer token: the kubeconfig's own, or the token file's, read again once it is older than
+ * `TOKEN_TTL_MS` (projected service-account tokens are rotated on disk).
+ */
+function bearerToken(
+  target: KubeTarget,
+  readText: (path: string) => Promise<string>,
+  now: Clock,
+): () => Promise<string | undefined> {
+  let token: { value: string; at: number } | undefined;
+  return async () => {
+    if (target.token) return target.token;
+    if (!target.tokenFile) return undefined;
+    if (!token || now().getTime() - token.at > TOKEN_TTL_MS) {
+      try {
+        token = { value: (await readText(target.tokenFile)).trim(), at: now().getTime() };
+      } catch (error) {
+        throw new KubeError(
+          `token file ${target.tokenFile} cannot be read (${(error as Error).name})`,
+          { kind: "config" },
+        );
+      }
+    }
+    return token.value;
+  };
+}
+
+/** One API request: JSON in and out, bounded, redirects refused; failures as `KubeError`. */
+async function call(
+  conn: Connection,
+  what: string,
+  method: string,
+  path: string,
+  body?: { type: string; value: unknown },
+): Promise<unknown> {
+  const headers: Record<string, string> = { accept: "application/json" };
+  const auth = await conn.bearer();
+  if (auth) headers.authorization = `Bearer ${auth}`;
+  if (body) headers["content-type"] = body.type;
+  let response: Response;
+  try {
+    response = await conn.fetch(`${conn.target.server}${path}`, {
+      method,
+      headers,
+      body: body ? JSON.stringify(body.value) : undefined,
+      redirect: "manual",
+      signal: AbortSignal.timeout(conn.timeoutMs),
+      ...(conn.client ? { client: conn.client } : {}),
+    } as RequestInit);
+  } catch (error) {
+    throw new KubeError(`${what}: ${transportText(error)}`, { cause: error });
+  }
+  if (!response.ok) {
+    const message = await statusText(response);
+    const head = `${response.status} ${HTTP_REASONS[response.status] ?? "Error"}`;
+    throw new KubeError(`${what}: ${message ? `${head}: ${message}` : head}`, {
+      status: response.status,
+    });
+  }
+  try {
+    return JSON.parse(await readBounded(response, MAX_OBJECT_BYTES));
+  } catch (error) {
+    throw new KubeError(`${what}: unreadable answer (${(error as Error).message})`, {
+      cause: error,
+    });
+  }
+}
+
 /**
  * Create the fetch-based client for a resolved target.
  *
@@ -136,82 +225,26 @@ function transportText(error: unknown): string {
  */
 export function createKubeHttp(options: KubeHttpOptions): KubeCore {
   const { target } = options;
-  const doFetch = options.fetch ?? fetch;
-  const readText = options.readText ?? Deno.readTextFile;
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const now = options.now ?? Date.now;
-  let client: Deno.HttpClient | undefined;
-  if (target.caPem || target.certPem) {
-    client = Deno.createHttpClient({
-      ...(target.caPem ? { caCerts: [target.caPem] } : {}),
-      ...(target.certPem && target.keyPem ? { cert: target.certPem, key: target.keyPem } : {}),
-    });
-  }
-  let token: { value: string; at: number } | undefined;
-
-  async function bearer(): Promise<string | undefined> {
-    if (target.token) return target.token;
-    if (!target.tokenFile) return undefined;
-    if (!token || now() - token.at > TOKEN_TTL_MS) {
-      try {
-        token = { value: (await readText(target.tokenFile)).trim(), at: now() };
-      } catch (error) {
-        throw new KubeError(
-          `token file ${target.tokenFile} cannot be read (${(error as Error).name})`,
-          { kind: "config" },
-        );
-      }
-    }
-    return token.value;
-  }
-
-  async function call(
-    what: string,
-    method: string,
-    path: string,
-    body?: { type: string; value: unknown },
-  ): Promise<unknown> {
-    const headers: Record<string, string> = { accept: "application/json" };
-    const auth = await bearer();
-    if (auth) headers.authorization = `Bearer ${auth}`;
-    if (body) headers["content-type"] = body.type;
-    let response: Response;
-    try {
-      response = await doFetch(`${target.server}${path}`, {
-        method,
-        headers,
-        body: body ? JSON.stringify(body.value) : undefined,
-        redirect: "manual",
-        signal: AbortSignal.timeout(timeoutMs),
-        ...(client ? { client } : {}),
-      } as RequestInit);
-    } catch (error) {
-      throw new KubeError(`${what}: ${transportText(error)}`, { cause: error });
-    }
-    if (!response.ok) {
-      const message = await statusText(response);
-      const head = `${response.status} ${HTTP_REASONS[response.status] ?? "Error"}`;
-      throw new KubeError(`${what}: ${message ? `${head}: ${message}` : head}`, {
-        status: response.status,
-      });
-    }
-    try {
-      return JSON.parse(await readBounded(response, MAX_OBJECT_BYTES));
-    } catch (error) {
-      throw new KubeError(`${what}: unreadable answer (${(error as Error).message})`, {
-        cause: error,
-      });
-    }
-  }
+  const conn: Connection = {
+    target,
+    fetch: options.fetch ?? fetch,
+    timeoutMs: options.timeoutMs ?? 10_000,
+    client: tlsClient(target),
+    bearer: bearerToken(
+      target,
+      options.readText ?? Deno.readTextFile,
+      options.now ?? (() => new Date()),
+    ),
+  };
 
   return {
     async getNode(name) {
       return toNodeInfo(
-        await call(`get node ${name}`, "GET", `/api/v1/nodes/${encodeURIComponent(name)}`),
+        await call(conn, `get node ${name}`, "GET", `/api/v1/nodes/${encodeURIComponent(name)}`),
       );
     },
     async patchNode(name, patch) {
-      await call(`patch node ${name}`, "PATCH", `/api/v1/nodes/${encodeURIComponent(name)}`, {
+      await call(conn, `patch node ${name}`, "PATCH", `/api/v1/nodes/${encodeURIComponent(name)}`, {
         type: "application/merge-patch+json",
         value: nodePatchBody(patch),
       });
@@ -220,6 +253,7 @@ export function createKubeHttp(options: KubeHttpOptions): KubeCore {
       try {
         return toPodInfo(
           await call(
+            conn,
             `get pod ${ref.namespace}/${ref.name}`,
             "GET",
             `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${
@@ -234,6 +268,7 @@ export function createKubeHttp(options: KubeHttpOptions): KubeCore {
     },
     async canI(check) {
       const review = await call(
+        conn,
         `access review ${check.verb} ${check.resource}`,
         "POST",
         "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
@@ -269,8 +304,10 @@ export interface ConnectOptions {
  *
  * @example
  * ```ts
- * import { connectKubeCore } from "./kube_http.ts";
- * const core = await connectKubeCore({ kubeconfigPath: "/tmp/kubeconfig", fallback: () => createKube(...) });
+ * import { connectKubeCore, type KubeCore } from "./kube_http.ts";
+ * declare const fullClient: () => Promise<KubeCore>;
+ *
+ * const core = await connectKubeCore({ kubeconfigPath: "/tmp/kubeconfig", fallback: fullClient });
  * ```
  */
 export async function connectKubeCore(options: ConnectOptions): Promise<KubeCore> {

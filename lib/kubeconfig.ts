@@ -225,7 +225,8 @@ export type ReadText = (path: string) => Promise<string>;
  *
  * @example
  * ```ts
- * import { resolveKubeconfig } from "./kubeconfig.ts";
+ * import { parseKubeconfigText, resolveKubeconfig } from "./kubeconfig.ts";
+ * const config = parseKubeconfigText(await Deno.readTextFile("/tmp/kubeconfig"));
  * const target = await resolveKubeconfig(config, { path: "/tmp/kubeconfig", readText: Deno.readTextFile });
  * ```
  */

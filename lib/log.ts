@@ -1,8 +1,15 @@
 /**
  * One line per event on stdout, readable in `kubectl logs` (text) or by log pipelines (JSON).
  *
+ * Two guarantees hold for every line whatever the caller passes: it is one line (control
+ * characters in the message or a value are escaped, so a NODE_NAME or an error text with a
+ * newline cannot forge a second log line), and no URL in it carries user-info (`user:pass@` is
+ * replaced by `***@`, as a last line of defence behind each module's own redaction).
+ *
  * @module
  */
+
+import { redactUserInfo } from "./redact.ts";
 
 /** Severity, lowest first. */
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -42,11 +49,41 @@ function writeStdout(line: string): void {
   Deno.stdout.writeSync(encoder.encode(line + "\n"));
 }
 
+// Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+// deno-lint-ignore no-control-regex -- matching control characters is the point
+const CONTROL = /[\x00-\x1f\x7f-\x9f\u2028\u2029]/g;
+
+function escapeChar(c: string): string {
+  const named: Record<string, string> = { "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  return named[c] ?? `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`;
+}
+
+/** The finished line with every control character as an escape (`\n`, `\u001b`): one line. */
+function oneLine(line: string): string {
+  return line.replace(CONTROL, escapeChar);
+}
+
+/** Deep copy with every string cleaned of user-info; JSON.stringify escapes the rest. */
+function scrubbed(value: unknown, depth = 0): unknown {
+  if (typeof value === "string") return redactUserInfo(value);
+  if (value instanceof Error) return redactUserInfo(value.message);
+  if (depth > 8 || value === null || typeof value !== "object" || value instanceof Date) {
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((v) => scrubbed(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = scrubbed(v, depth + 1);
+  return out;
+}
+
 function renderValue(value: unknown): string {
-  if (typeof value === "string") return /^[\w.:/@+-]+$/.test(value) ? value : JSON.stringify(value);
+  if (typeof value === "string") {
+    const text = redactUserInfo(value);
+    return /^[\w.:/@+*-]+$/.test(text) ? text : JSON.stringify(text);
+  }
   if (value instanceof Date) return value.toISOString();
-  if (value instanceof Error) return JSON.stringify(value.message);
-  return JSON.stringify(value) ?? String(value);
+  if (value instanceof Error) return JSON.stringify(redactUserInfo(value.message));
+  return JSON.stringify(scrubbed(value)) ?? String(value);
 }
 
 /**
@@ -68,17 +105,16 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     const time = now().toISOString();
     if (format === "json") {
       const plain: LogFields = {};
-      for (const [k, v] of Object.entries(fields)) {
-        plain[k] = v instanceof Error ? v.message : v;
-      }
-      write(JSON.stringify({ time, level, msg: message, ...plain }));
+      for (const [k, v] of Object.entries(fields)) plain[k] = scrubbed(v);
+      // JSON.stringify leaves U+2028/U+2029 raw; some log viewers break lines there.
+      write(oneLine(JSON.stringify({ time, level, msg: redactUserInfo(message), ...plain })));
       return;
     }
     const tail = Object.entries(fields)
       .filter(([, v]) => v !== undefined)
       .map(([k, v]) => ` ${k}=${renderValue(v)}`)
       .join("");
-    write(`${time} ${level.toUpperCase().padEnd(5)} ${message}${tail}`);
+    write(oneLine(`${time} ${level.toUpperCase().padEnd(5)} ${redactUserInfo(message)}${tail}`));
   }
   return {
     debug: (m, f) => emit("debug", m, f),

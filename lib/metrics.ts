@@ -41,6 +41,11 @@ export const METRIC_DEFINITIONS = {
     type: "counter",
     help: "Auto Scaling detach attempts, by outcome.",
   },
+  sth_notices_closed_total: {
+    type: "counter",
+    help:
+      "Notices closed after handling began, by outcome (canceled: a maintenance event over before its time; returned: the node back in service).",
+  },
 } as const;
 
 /** A metric name from {@linkcode METRIC_DEFINITIONS}. */

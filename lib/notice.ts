@@ -28,6 +28,8 @@ export interface Notice {
   noticeTime: Date;
   /** When the handler's work must be finished: noticeTime (or now + 120 s) minus the safety margin. */
   deadline: Date;
+  /** A maintenance event's `NotAfter`, when AWS gives one: the end of its window. */
+  notAfter?: Date;
   /** Short human detail, e.g. `terminate`, `system-reboot`, `Terminated`. */
   action: string;
   /** The IMDS body as received, for logs and the generic webhook. */

@@ -8,7 +8,7 @@
  */
 
 import type { Notice, NoticeKind } from "./notice.ts";
-import type { AsgResult, DrainReport, HandlingReport, PodOutcome } from "./report.ts";
+import type { AsgResult, DrainReport, HandlingReport, PodOutcome, ReturnReport } from "./report.ts";
 
 /**
  * Where the notice happened; `cluster` is `CLUSTER`, `region` comes from IMDS.
@@ -37,9 +37,12 @@ export interface NotifyContext {
 /**
  * One notification: `start` before the handler acts (after cordoning), `result` after the drain
  * and ASG detach. `plan` names the steps, e.g. `["cordon", "taint", "drain", "detach-asg"]`.
+ * Two more close a notice: `canceled` (a maintenance event completed or was canceled before its
+ * time, nothing was done) and `returned` (the node came back; the handler lifted its cordon).
  *
  * @example
  * ```ts
+ * declare const { notice, context, report: { drain, asg } }: Extract<Message, { phase: "result" }>;
  * const start: Message = { phase: "start", notice, context, dryRun: false, plan: ["cordon", "drain"] };
  * const result: Message = { ...start, phase: "result", report: { drain, asg } };
  * ```
@@ -53,6 +56,8 @@ export type Message =
     plan: string[];
     /** A `--test-notification` message: titled "[TEST]", nothing happened. */
     test?: boolean;
+    /** A maintenance event announced ahead: when the cordon and drain begin. */
+    actionAt?: Date;
   }
   | {
     phase: "result";
@@ -61,6 +66,25 @@ export type Message =
     dryRun: boolean;
     plan: string[];
     report: HandlingReport;
+    test?: boolean;
+  }
+  | {
+    phase: "canceled";
+    notice: Notice;
+    context: NotifyContext;
+    dryRun: boolean;
+    plan: string[];
+    /** What IMDS says became of the event. */
+    state: "completed" | "canceled";
+    test?: boolean;
+  }
+  | {
+    phase: "returned";
+    notice: Notice;
+    context: NotifyContext;
+    dryRun: boolean;
+    plan: string[];
+    returned: ReturnReport;
     test?: boolean;
   };
 
@@ -84,7 +108,8 @@ export interface DetailField {
  *
  * @example
  * ```ts
- * const colour = { warning: "warning", good: "good", bad: "danger" }[severity(message)];
+ * declare const message: Message;
+ * const colour = { warning: "warning", good: "good", bad: "danger", info: "#439FE0" }[severity(message)];
  * ```
  */
 export type Severity = "warning" | "good" | "bad" | "info";
@@ -105,6 +130,7 @@ const MAX_PODS_NAMED = 10;
  *
  * @example
  * ```ts
+ * declare const notice: Message["notice"];
  * noticeTitle(notice); // "Rebalance Recommendation" for a rebalance-recommendation notice
  * ```
  */
@@ -121,12 +147,17 @@ export function noticeTitle(notice: Pick<Notice, "kind" | "action">): string {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * messageTitle({ ...start, phase: "result", report: {} }); // "Spot Termination Result"
  * ```
  */
 export function messageTitle(message: Message): string {
   const title = `${message.test ? "[TEST] " : ""}${noticeTitle(message.notice)}`;
   if (message.phase === "start") return title;
+  if (message.phase === "canceled") {
+    return `${title} ${message.state === "completed" ? "Completed" : "Canceled"}`;
+  }
+  if (message.phase === "returned") return `${title}: Back in Service`;
   switch (message.report.drain?.status) {
     case "not-run":
       return `${title} Result: drain not run`;
@@ -158,6 +189,7 @@ export function clusterSuffix(context: NotifyContext): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * baseText(message); // "Spot Termination (prod): ip-10-0-0-1, Instance: i-0abc, Instance Type: m5.large, AZ: eu-west-1a"
  * ```
  */
@@ -172,6 +204,7 @@ export function baseText(message: Message): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * instanceFields(message.context)[0]; // { label: "Node", value: "ip-10-0-0-1", short: false }
  * ```
  */
@@ -271,6 +304,7 @@ function drainFields(drain: DrainReport | undefined): DetailField[] {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * detailFields(start).map((f) => `${f.label}: ${f.value}`);
  * // ["Notice: spot-interruption (terminate)", "Deadline: 2026-11-25T10:01:55.000Z", "Plan: cordon, drain"]
  * ```
@@ -284,8 +318,49 @@ export function detailFields(message: Message): DetailField[] {
       { label: "Deadline", value: message.notice.deadline.toISOString(), short: true },
       { label: "Plan", value: message.plan.join(", ") || "notify only", short: false },
     );
+    if (message.notice.kind === "scheduled-maintenance") {
+      fields.push({
+        label: "Not Before",
+        value: message.notice.noticeTime.toISOString(),
+        short: true,
+      });
+      if (message.notice.notAfter) {
+        fields.push({
+          label: "Not After",
+          value: message.notice.notAfter.toISOString(),
+          short: true,
+        });
+      }
+    }
+    if (message.actionAt) {
+      fields.push({ label: "Action At", value: message.actionAt.toISOString(), short: false });
+    }
     if (message.dryRun) {
       fields.push({ label: "DRY RUN", value: "nothing is changed", short: false });
+    }
+  } else if (message.phase === "canceled") {
+    const { kind, action } = message.notice;
+    fields.push(
+      { label: "Notice", value: action ? `${kind} (${action})` : kind, short: true },
+      {
+        label: "Outcome",
+        value: `${message.state} before its time; the handler did nothing to the node`,
+        short: false,
+      },
+    );
+  } else if (message.phase === "returned") {
+    const r = message.returned;
+    fields.push(
+      { label: "Why", value: RETURN_WHY[r.why], short: false },
+      {
+        label: "Cordon",
+        value: r.uncordoned ? "lifted" : "kept: the node was cordoned before the handler",
+        short: false,
+      },
+      { label: "Removed", value: r.removed.join(", ") || "nothing", short: false },
+    );
+    if (message.dryRun) {
+      fields.push({ label: "DRY RUN", value: "nothing was changed", short: false });
     }
   } else {
     const { cordon } = message.report;
@@ -303,17 +378,27 @@ export function detailFields(message: Message): DetailField[] {
   return fields;
 }
 
+const RETURN_WHY: Record<ReturnReport["why"], string> = {
+  rebooted: "the node's boot ID changed: the instance is back",
+  resumed: "the instance resumed from hibernation",
+  "event-completed": "the maintenance event completed",
+  "event-canceled": "the maintenance event was canceled",
+};
+
 /**
  * Good news when every pod left and the ASG detach did not fail; bad news otherwise; start
  * messages are warnings.
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * severity({ ...start, phase: "result", report: {} }); // "good"
  * ```
  */
 export function severity(message: Message): Severity {
   if (message.phase === "start") return "warning";
+  if (message.phase === "canceled") return "info";
+  if (message.phase === "returned") return "good";
   const { drain, asg, cordon } = message.report;
   const asgOk = !asg || ["detached", "not-in-group", "already-detaching", "dry-run"].includes(
     asg.status,
@@ -331,6 +416,7 @@ export function severity(message: Message): Severity {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * messageText(start).split("\n")[1]; // "Notice: spot-interruption (terminate)"
  * ```
  */
@@ -373,6 +459,7 @@ function chatColour(message: Message, startColour: string): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * const body = new URLSearchParams({ payload: JSON.stringify(slackPayload(message, { channel: "#ops" })) });
  * ```
  */
@@ -395,6 +482,7 @@ export function slackPayload(message: Message, options: { channel?: string } = {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * mattermostPayload(message, { username: "spot-bot" });
  * ```
  */
@@ -422,6 +510,8 @@ const SEMATEXT_TYPES: Record<NoticeKind, string> = {
   "asg-termination": "aws_asg_termination",
 };
 
+const SEMATEXT_SUFFIX = { result: "handled", canceled: "canceled", returned: "returned" } as const;
+
 /**
  * Sematext event body (JSON). Keeps the old keys (`"Instance"`, `"Instance Type"`,
  * `"Availability Zone"`, title with the extra space) and adds one key per detail field.
@@ -429,6 +519,7 @@ const SEMATEXT_TYPES: Record<NoticeKind, string> = {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * sematextPayload(message).type; // "aws_spot_instance_terminated"
  * ```
  */
@@ -442,7 +533,7 @@ export function sematextPayload(message: Message): Record<string, string> {
     "Instance": c.instanceId,
     "Instance Type": c.instanceType,
     "Availability Zone": c.availabilityZone,
-    type: message.phase === "result" ? `${type}_handled` : type,
+    type: message.phase === "start" ? type : `${type}_${SEMATEXT_SUFFIX[message.phase]}`,
   };
   for (const f of detailFields(message)) body[f.label] = f.value;
   return body;
@@ -454,6 +545,7 @@ export function sematextPayload(message: Message): Record<string, string> {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * wechatQuery(start).text; // "SpotTermination"
  * ```
  */
@@ -468,6 +560,7 @@ export function wechatQuery(message: Message): { text: string; desp: string } {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * googleChatPayload(message); // { text: "Spot Termination (prod): ...\nNotice: ..." }
  * ```
  */
@@ -482,6 +575,7 @@ export function googleChatPayload(message: Message): { text: string } {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * teamsPayload(message).attachments[0].contentType; // "application/vnd.microsoft.card.adaptive"
  * ```
  */
@@ -539,6 +633,7 @@ function clip(text: string, max: number): string {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * discordPayload(message).embeds[0].fields[0]; // { name: "Node", value: "ip-10-0-0-1", inline: false }
  * ```
  */
@@ -578,7 +673,7 @@ export function discordPayload(message: Message): {
  * ```jsonc
  * {
  *   "schemaVersion": 1,
- *   "event": "notice",                 // "notice" | "result"
+ *   "event": "notice",                 // "notice" | "result" | "canceled" | "returned"
  *   "kind": "spot-interruption",       // | "rebalance-recommendation" | "scheduled-maintenance" | "asg-termination"
  *   "action": "terminate",             // AWS's detail: terminate/stop/hibernate, event code, lifecycle state
  *   "noticeId": "spot-interruption:2026-11-25T10:02:00Z", // stable across polls and restarts
@@ -590,6 +685,14 @@ export function discordPayload(message: Message): {
  *   "region": "eu-west-1",             // null when unknown
  *   "noticeTime": "2026-11-25T10:02:00.000Z", // when AWS acts (RFC 3339, UTC)
  *   "deadline": "2026-11-25T10:01:55.000Z",   // when the handler's work must be done
+ *   "notAfter": "2026-11-25T12:00:00.000Z",   // maintenance only, when AWS gives it
+ *   "actionAt": "2026-11-25T09:45:00.000Z",   // maintenance announced ahead: when cordon/drain begin
+ *   "state": "canceled",               // only on "canceled": completed | canceled (nothing was done)
+ *   "returned": {                      // only on "returned": the node came back
+ *     "why": "rebooted",               // rebooted | resumed | event-completed | event-canceled
+ *     "uncordoned": true,              // false: someone else had cordoned it; left cordoned
+ *     "removed": ["taint spot-termination-handler/notice"]
+ *   },
  *   "dryRun": false,                   // true: nothing is changed, only reported
  *   "plan": ["cordon", "taint", "drain", "detach-asg"],
  *   "test": true,                      // only on --test-notification messages
@@ -612,13 +715,14 @@ export function discordPayload(message: Message): {
  * @example
  * ```ts
  * // A receiver
+ * declare const request: Request;
  * const event = (await request.json()) as WebhookEventV1;
  * if (event.schemaVersion === 1 && event.event === "result") console.log(event.result?.remaining);
  * ```
  */
 export interface WebhookEventV1 {
   schemaVersion: 1;
-  event: "notice" | "result";
+  event: "notice" | "result" | "canceled" | "returned";
   kind: NoticeKind;
   action: string;
   noticeId: string;
@@ -633,6 +737,10 @@ export interface WebhookEventV1 {
   dryRun: boolean;
   plan: string[];
   test?: true;
+  notAfter?: string;
+  actionAt?: string;
+  state?: "completed" | "canceled";
+  returned?: ReturnReport;
   result?: {
     drained: boolean;
     drain: {
@@ -656,6 +764,7 @@ export interface WebhookEventV1 {
  *
  * @example
  * ```ts
+ * declare const message: Message;
  * JSON.stringify(webhookPayload(message)); // {"schemaVersion":1,"event":"notice",...}
  * ```
  */
@@ -663,7 +772,7 @@ export function webhookPayload(message: Message): WebhookEventV1 {
   const { notice, context } = message;
   const event: WebhookEventV1 = {
     schemaVersion: 1,
-    event: message.phase === "start" ? "notice" : "result",
+    event: message.phase === "start" ? "notice" : message.phase,
     kind: notice.kind,
     action: notice.action,
     noticeId: notice.id,
@@ -679,6 +788,14 @@ export function webhookPayload(message: Message): WebhookEventV1 {
     plan: [...message.plan],
   };
   if (message.test) event.test = true;
+  if (notice.notAfter) event.notAfter = notice.notAfter.toISOString();
+  if (message.phase === "start" && message.actionAt) {
+    event.actionAt = message.actionAt.toISOString();
+  }
+  if (message.phase === "canceled") event.state = message.state;
+  if (message.phase === "returned") {
+    event.returned = { ...message.returned, removed: [...message.returned.removed] };
+  }
   if (message.phase === "result") {
     const { drain, asg, cordon } = message.report;
     const attempted = drain?.status === "drained" || drain?.status === "partial"
@@ -711,6 +828,7 @@ export function webhookPayload(message: Message): WebhookEventV1 {
  *
  * @example
  * ```ts
+ * declare const start: Message;
  * mailContent(start).subject; // "Spot Termination Notification"
  * ```
  */

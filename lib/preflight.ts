@@ -269,6 +269,7 @@ export const PREFLIGHT_RETRY_MS = 30_000;
  *
  * @example
  * ```ts
+ * declare const deps: PreflightDeps, options: PreflightOptions;
  * const preflight = createPreflight(deps, options);
  * const results = await preflight.run();
  * if (results.some((r) => !r.ok)) console.log(preflight.failing());

@@ -100,3 +100,13 @@ export interface HandlingReport {
   /** Absent when `DETACH_ASG` is off. */
   asg?: AsgResult;
 }
+
+/** What the handler undid when the node came back (lib/node_return.ts). */
+export interface ReturnReport {
+  /** Why the node counts as back: a new boot ID, or the maintenance event completed/canceled. */
+  why: "rebooted" | "resumed" | "event-completed" | "event-canceled";
+  /** The cordon was lifted; false when someone else had cordoned the node before the handler. */
+  uncordoned: boolean;
+  /** What the handler removed: its taint, its load-balancer label. */
+  removed: string[];
+}

@@ -10,27 +10,17 @@
  * @module
  */
 
-/**
- * One mail to send; `text` is plain UTF-8 text.
- *
- * @example
- * ```ts
- * const mail: Mail = { from: "alerts@example.com", to: ["ops@example.com"], subject: "Hi", text: "..." };
- * ```
- */
-export interface Mail {
-  /** A bare address (`a@example.com`) or `Name <a@example.com>`. */
-  from: string;
-  to: string[];
-  subject: string;
-  text: string;
-}
+import { raceAbort, timeoutSignal } from "./_async.ts";
+import { isEmailAddress, type Mail, parseSmtpUrl, type SmtpServer } from "./mail_syntax.ts";
+
+export type { Mail } from "./mail_syntax.ts";
 
 /**
  * Sends one mail per call; each call opens and closes its own connection.
  *
  * @example
  * ```ts
+ * declare const mail: Mail;
  * const sender: SmtpSender = createSmtpSender("smtps://user:pass@mail.example.com");
  * await sender.send(mail, { signal: AbortSignal.timeout(10_000) });
  * ```
@@ -44,6 +34,7 @@ export interface SmtpSender {
  *
  * @example
  * ```ts
+ * const privateRelayCaPem = await Deno.readTextFile("/etc/ssl/private-relay-ca.pem");
  * const options: SmtpSenderOptions = { timeoutMs: 5000, caCerts: [privateRelayCaPem] };
  * ```
  */
@@ -62,6 +53,7 @@ export interface SmtpSenderOptions {
  *
  * @example
  * ```ts
+ * declare const sender: SmtpSender, mail: Mail;
  * try {
  *   await sender.send(mail);
  * } catch (e) {
@@ -88,14 +80,6 @@ export class SmtpError extends Error {
   }
 }
 
-interface ServerSpec {
-  secure: boolean;
-  hostname: string;
-  port: number;
-  user?: string;
-  pass?: string;
-}
-
 interface Reply {
   code: number;
   lines: string[];
@@ -103,31 +87,7 @@ interface Reply {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const ADDRESS = /^[^\s@<>()",;:\\[\]]+@[^\s@<>()",;:\\[\]]+$/;
 const MAX_LINE = 998;
-
-function parseServer(url: string): ServerSpec {
-  let parsed: URL;
-  try {
-    parsed = new URL(url);
-  } catch {
-    // The URL holds the password: describe the problem, never echo it.
-    throw new TypeError("SMTP server URL: not a valid URL");
-  }
-  if (parsed.protocol !== "smtp:" && parsed.protocol !== "smtps:") {
-    throw new TypeError("SMTP server URL: scheme must be smtp: or smtps:");
-  }
-  const hostname = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  if (!hostname) throw new TypeError("SMTP server URL: no host");
-  const secure = parsed.protocol === "smtps:";
-  const port = parsed.port ? Number(parsed.port) : secure ? 465 : 587;
-  const user = parsed.username ? decodeURIComponent(parsed.username) : undefined;
-  const pass = parsed.password ? decodeURIComponent(parsed.password) : undefined;
-  if (user !== undefined && pass === undefined) {
-    throw new TypeError("SMTP server URL: user name without password");
-  }
-  return { secure, hostname, port, user, pass };
-}
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
@@ -137,7 +97,7 @@ function isLoopback(hostname: string): boolean {
 function envelopeAddress(value: string): string | undefined {
   const angle = /^[^<>\r\n]*<([^<>\s]+)>\s*$/.exec(value);
   const address = angle ? angle[1] : value.trim();
-  return ADDRESS.test(address) ? address : undefined;
+  return isEmailAddress(address) ? address : undefined;
 }
 
 function base64(bytes: Uint8Array): string {
@@ -238,26 +198,23 @@ class Session {
    */
   async bounded<T>(step: string, work: () => Promise<T>): Promise<T> {
     if (this.#signal?.aborted) throw new SmtpError(step, "aborted");
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    let onAbort: (() => void) | undefined;
-    const guard = new Promise<never>((_, reject) => {
-      const stop = (why: string) => {
-        this.close();
-        reject(new SmtpError(step, why));
-      };
-      timer = setTimeout(() => stop(`timed out after ${this.#timeoutMs} ms`), this.#timeoutMs);
-      onAbort = () => stop("aborted");
-      this.#signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    const cut = timeoutSignal(this.#timeoutMs, this.#signal);
+    // Either of them closes the connection, which also ends the pending read or write.
+    const stop = () => {
+      this.close();
+      return new SmtpError(
+        step,
+        cut.timedOut() ? `timed out after ${this.#timeoutMs} ms` : "aborted",
+      );
+    };
     try {
-      return await Promise.race([work(), guard]);
+      return await raceAbort(work(), cut.signal, stop);
     } catch (error) {
       if (error instanceof SmtpError) throw error;
       const detail = error instanceof Error ? error.message : String(error);
       throw new SmtpError(step, detail, { cause: error });
     } finally {
-      clearTimeout(timer);
-      if (onAbort) this.#signal?.removeEventListener("abort", onAbort);
+      cut.clear();
     }
   }
 
@@ -326,6 +283,135 @@ function extensions(reply: Reply): Map<string, string> {
   return map;
 }
 
+/** One sender's server and settings, defaults filled in. */
+interface SmtpSettings {
+  server: SmtpServer;
+  timeoutMs: number;
+  ehloName: string;
+  caCerts?: string[];
+}
+
+/** Open the connection (and TLS at once for `smtps:`) within the timeout. */
+async function connect(settings: SmtpSettings, signal?: AbortSignal): Promise<Session> {
+  const { server, timeoutMs } = settings;
+  const cut = timeoutSignal(timeoutMs, signal);
+  let conn: Deno.TcpConn;
+  try {
+    conn = await Deno.connect({
+      hostname: server.hostname,
+      port: server.port,
+      signal: cut.signal,
+    });
+  } catch (error) {
+    const detail = signal?.aborted
+      ? "aborted"
+      : cut.timedOut()
+      ? `timed out after ${timeoutMs} ms`
+      : error instanceof Error
+      ? error.message
+      : String(error);
+    throw new SmtpError("connect", detail, { cause: error });
+  } finally {
+    cut.clear();
+  }
+  const session = new Session(conn, timeoutMs, signal);
+  if (server.secure) {
+    try {
+      await session.startTls("TLS", { hostname: server.hostname, caCerts: settings.caCerts });
+    } catch (error) {
+      session.close();
+      throw error;
+    }
+  }
+  return session;
+}
+
+/** EHLO, or HELO for a server from before ESMTP; the extensions it offers. */
+async function hello(session: Session, ehloName: string): Promise<Map<string, string>> {
+  try {
+    return extensions(await session.command("EHLO", `EHLO ${ehloName}`, [250]));
+  } catch (error) {
+    // Servers from before ESMTP answer 500/502; they get HELO and no extensions.
+    if (!(error instanceof SmtpError) || (error.code !== 500 && error.code !== 502)) throw error;
+    await session.command("HELO", `HELO ${ehloName}`, [250]);
+    return new Map();
+  }
+}
+
+/**
+ * Upgrade a plain connection with STARTTLS when offered; without it, refuse to send a password
+ * to anything but loopback. Returns the extensions offered on the connection as it now is.
+ */
+async function upgrade(
+  session: Session,
+  settings: SmtpSettings,
+  offered: Map<string, string>,
+): Promise<Map<string, string>> {
+  const { server } = settings;
+  if (server.secure) return offered;
+  if (offered.has("STARTTLS")) {
+    await session.command("STARTTLS", "STARTTLS", [220]);
+    await session.startTls("STARTTLS", { hostname: server.hostname, caCerts: settings.caCerts });
+    return await hello(session, settings.ehloName);
+  }
+  if (server.user !== undefined && !isLoopback(server.hostname)) {
+    throw new SmtpError(
+      "STARTTLS",
+      "server does not offer STARTTLS; refusing to send the password in clear text",
+    );
+  }
+  return offered;
+}
+
+async function authenticate(
+  session: Session,
+  server: SmtpServer,
+  offered: Map<string, string>,
+): Promise<void> {
+  const { user, pass } = server;
+  if (user === undefined || pass === undefined) return;
+  const mechanisms = (offered.get("AUTH") ?? "").split(/\s+/);
+  if (mechanisms.includes("PLAIN")) {
+    const token = base64(encoder.encode(`\0${user}\0${pass}`));
+    await session.command("AUTH", `AUTH PLAIN ${token}`, [235]);
+  } else if (mechanisms.includes("LOGIN")) {
+    await session.command("AUTH", "AUTH LOGIN", [334]);
+    await session.command("AUTH", base64(encoder.encode(user)), [334]);
+    await session.command("AUTH", base64(encoder.encode(pass)), [235]);
+  } else {
+    throw new SmtpError("AUTH", "server offers neither AUTH PLAIN nor AUTH LOGIN");
+  }
+}
+
+/** The envelope sender of a mail whose addresses are all well-formed; throws otherwise. */
+function envelopeSender(mail: Mail): string {
+  const from = envelopeAddress(mail.from);
+  if (!from) throw new TypeError(`mail from: ${JSON.stringify(mail.from)} is not an address`);
+  if (mail.to.length === 0) throw new TypeError("mail to: no recipient");
+  for (const to of mail.to) {
+    if (!isEmailAddress(to)) {
+      throw new TypeError(`mail to: ${JSON.stringify(to)} is not an address`);
+    }
+  }
+  return from;
+}
+
+/** MAIL FROM, RCPT TO each recipient, DATA, QUIT. */
+async function transfer(session: Session, mail: Mail, from: string): Promise<void> {
+  await session.command("MAIL FROM", `MAIL FROM:<${from}>`, [250]);
+  for (const to of mail.to) {
+    await session.command("RCPT TO", `RCPT TO:<${to}>`, [250, 251]);
+  }
+  await session.command("DATA", "DATA", [354]);
+  const message = formatMessage({ ...mail, from: mail.from.trim() }, from, new Date());
+  await session.command("DATA", `${message}\r\n.`, [250]);
+  try {
+    await session.command("QUIT", "QUIT", [221]);
+  } catch {
+    // The mail is accepted; a server that drops the connection on QUIT changes nothing.
+  }
+}
+
 /**
  * Create a sender for one server URL (`smtp://user:pass@host:587` or `smtps://user:pass@host:465`;
  * user and password percent-encoded). The URL is checked here; a bad one throws a TypeError
@@ -343,115 +429,21 @@ function extensions(reply: Reply): Map<string, string> {
  * ```
  */
 export function createSmtpSender(url: string, options: SmtpSenderOptions = {}): SmtpSender {
-  const server = parseServer(url);
-  const timeoutMs = options.timeoutMs ?? 10_000;
-  const ehloName = options.hostname ?? "localhost";
-  const caCerts = options.caCerts;
-
-  async function connect(signal?: AbortSignal): Promise<Session> {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(), timeoutMs);
-    const onAbort = () => controller.abort();
-    signal?.addEventListener("abort", onAbort, { once: true });
-    let conn: Deno.TcpConn;
-    try {
-      conn = await Deno.connect({
-        hostname: server.hostname,
-        port: server.port,
-        signal: controller.signal,
-      });
-    } catch (error) {
-      const detail = signal?.aborted
-        ? "aborted"
-        : controller.signal.aborted
-        ? `timed out after ${timeoutMs} ms`
-        : error instanceof Error
-        ? error.message
-        : String(error);
-      throw new SmtpError("connect", detail, { cause: error });
-    } finally {
-      clearTimeout(timer);
-      signal?.removeEventListener("abort", onAbort);
-    }
-    const session = new Session(conn, timeoutMs, signal);
-    if (server.secure) {
-      try {
-        await session.startTls("TLS", { hostname: server.hostname, caCerts });
-      } catch (error) {
-        session.close();
-        throw error;
-      }
-    }
-    return session;
-  }
-
-  async function hello(session: Session): Promise<Map<string, string>> {
-    try {
-      return extensions(await session.command("EHLO", `EHLO ${ehloName}`, [250]));
-    } catch (error) {
-      // Servers from before ESMTP answer 500/502; they get HELO and no extensions.
-      if (!(error instanceof SmtpError) || (error.code !== 500 && error.code !== 502)) throw error;
-      await session.command("HELO", `HELO ${ehloName}`, [250]);
-      return new Map();
-    }
-  }
-
-  async function authenticate(session: Session, offered: Map<string, string>): Promise<void> {
-    const { user, pass } = server;
-    if (user === undefined || pass === undefined) return;
-    const mechanisms = (offered.get("AUTH") ?? "").split(/\s+/);
-    if (mechanisms.includes("PLAIN")) {
-      const token = base64(encoder.encode(`\0${user}\0${pass}`));
-      await session.command("AUTH", `AUTH PLAIN ${token}`, [235]);
-    } else if (mechanisms.includes("LOGIN")) {
-      await session.command("AUTH", "AUTH LOGIN", [334]);
-      await session.command("AUTH", base64(encoder.encode(user)), [334]);
-      await session.command("AUTH", base64(encoder.encode(pass)), [235]);
-    } else {
-      throw new SmtpError("AUTH", "server offers neither AUTH PLAIN nor AUTH LOGIN");
-    }
-  }
-
+  const settings: SmtpSettings = {
+    server: parseSmtpUrl(url),
+    timeoutMs: options.timeoutMs ?? 10_000,
+    ehloName: options.hostname ?? "localhost",
+    caCerts: options.caCerts,
+  };
   return {
     async send(mail, sendOptions = {}) {
-      const from = envelopeAddress(mail.from);
-      if (!from) throw new TypeError(`mail from: ${JSON.stringify(mail.from)} is not an address`);
-      if (mail.to.length === 0) throw new TypeError("mail to: no recipient");
-      for (const to of mail.to) {
-        if (!ADDRESS.test(to)) {
-          throw new TypeError(`mail to: ${JSON.stringify(to)} is not an address`);
-        }
-      }
-      const signal = sendOptions.signal;
-      const session = await connect(signal);
+      const from = envelopeSender(mail);
+      const session = await connect(settings, sendOptions.signal);
       try {
         await session.command("greeting", undefined, [220]);
-        let offered = await hello(session);
-        if (!server.secure) {
-          if (offered.has("STARTTLS")) {
-            await session.command("STARTTLS", "STARTTLS", [220]);
-            await session.startTls("STARTTLS", { hostname: server.hostname, caCerts });
-            offered = await hello(session);
-          } else if (server.user !== undefined && !isLoopback(server.hostname)) {
-            throw new SmtpError(
-              "STARTTLS",
-              "server does not offer STARTTLS; refusing to send the password in clear text",
-            );
-          }
-        }
-        await authenticate(session, offered);
-        await session.command("MAIL FROM", `MAIL FROM:<${from}>`, [250]);
-        for (const to of mail.to) {
-          await session.command("RCPT TO", `RCPT TO:<${to}>`, [250, 251]);
-        }
-        await session.command("DATA", "DATA", [354]);
-        const message = formatMessage({ ...mail, from: mail.from.trim() }, from, new Date());
-        await session.command("DATA", `${message}\r\n.`, [250]);
-        try {
-          await session.command("QUIT", "QUIT", [221]);
-        } catch {
-          // The mail is accepted; a server that drops the connection on QUIT changes nothing.
-        }
+        const offered = await upgrade(session, settings, await hello(session, settings.ehloName));
+        await authenticate(session, settings.server, offered);
+        await transfer(session, mail, from);
       } finally {
         session.close();
       }

@@ -11,11 +11,14 @@
  * anything else (no `constructor`, no lambdas, no partials). Every problem is found at start-up,
  * when the template is parsed and rendered for an example notice, never at the notice.
  *
+ * Mustache is imported only when a template is configured ({@linkcode loadTemplateEngine}): as
+ * the idle handler's one npm module it would cost ~3 MiB of RSS on every node.
+ *
  * @module
  */
 
 // @ts-types="@types/mustache"
-import Mustache from "mustache";
+import type MustacheApi from "mustache";
 import type { Notice } from "./notice.ts";
 import { CONFIG_DIR } from "./permissions.ts";
 import {
@@ -26,6 +29,35 @@ import {
   severity,
   webhookPayload,
 } from "./notify_payloads.ts";
+
+type Engine = typeof MustacheApi;
+let engine: Engine | undefined;
+
+/**
+ * Whether an environment configures a webhook template, so that the engine is loaded first.
+ *
+ * @example
+ * ```ts
+ * const env = Deno.env.toObject();
+ * if (usesWebhookTemplate(env)) await loadTemplateEngine();
+ * ```
+ */
+export function usesWebhookTemplate(env: Record<string, string | undefined>): boolean {
+  return !!(env.WEBHOOK_TEMPLATE?.trim() || env.WEBHOOK_TEMPLATE_FILE?.trim());
+}
+
+/**
+ * Import the template engine once; templates are checked and rendered synchronously after it.
+ *
+ * @example
+ * ```ts
+ * await loadTemplateEngine();
+ * compileWebhookTemplate('{"text":"{{summary}}"}');
+ * ```
+ */
+export async function loadTemplateEngine(): Promise<void> {
+  engine ??= ((await import("mustache")) as unknown as { default: Engine }).default;
+}
 
 /** The content type of the generic webhook when `WEBHOOK_CONTENT_TYPE` is not set. */
 export const DEFAULT_CONTENT_TYPE = "application/json";
@@ -52,7 +84,11 @@ const POD_FIELDS: readonly TemplateField[] = [
  * item by `{{.}}`.
  */
 export const TEMPLATE_FIELDS: readonly TemplateField[] = [
-  { name: "event", description: '"notice" (the start message) or "result"' },
+  {
+    name: "event",
+    description:
+      '"notice" (the start message), "result", "canceled" (a maintenance event over before its time) or "returned" (the node back in service)',
+  },
   { name: "isNotice", description: "true for the start message: a section" },
   { name: "isResult", description: "true for the result message: a section" },
   { name: "title", description: 'e.g. "Spot Termination", "Spot Termination Result"' },
@@ -61,7 +97,10 @@ export const TEMPLATE_FIELDS: readonly TemplateField[] = [
     description: 'one line: "Spot Termination (prod): NODE, Instance: ID, Instance Type: …"',
   },
   { name: "text", description: "the summary and one `Label: value` line per detail" },
-  { name: "severity", description: '"warning" (start), "good" or "bad" (result)' },
+  {
+    name: "severity",
+    description: '"warning" (start), "good" or "bad" (result), "info" (canceled, dry run)',
+  },
   {
     name: "needsAttention",
     description: "true for a result with pods left or failed, or a failed ASG detach: a section",
@@ -147,6 +186,8 @@ function data(entries: Record<string, ViewValue | undefined>): View {
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_payloads.ts";
+ * declare const start: Message;
  * templateView(start).title; // "Spot Termination"
  * ```
  */
@@ -310,6 +351,8 @@ export interface WebhookTemplate {
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_payloads.ts";
+ * declare const message: Message;
  * const t = compileWebhookTemplate('{"text":"{{summary}}"}', DEFAULT_CONTENT_TYPE);
  * if (!("problems" in t)) t.render(message); // {"text":"Spot Termination: …"}
  * ```
@@ -318,9 +361,13 @@ export function compileWebhookTemplate(
   source: string,
   contentType: string = DEFAULT_CONTENT_TYPE,
 ): WebhookTemplate | { problems: string[] } {
+  const mustache = engine;
+  if (!mustache) {
+    return { problems: ["the template engine is not loaded (loadTemplateEngine); internal error"] };
+  }
   let tokens: Token[];
   try {
-    tokens = Mustache.parse(source) as unknown as Token[];
+    tokens = mustache.parse(source) as unknown as Token[];
   } catch (error) {
     return { problems: [`does not parse: ${error instanceof Error ? error.message : error}`] };
   }
@@ -328,7 +375,7 @@ export function compileWebhookTemplate(
   if (problems.length > 0) return { problems };
   const escape = escaperFor(contentType);
   const render = (message: Message) =>
-    Mustache.render(source, templateView(message), {}, { escape });
+    mustache.render(source, templateView(message), {}, { escape });
   if (isJson(contentType)) {
     for (const example of exampleMessages()) {
       try {
@@ -487,6 +534,8 @@ const compiled = new Map<string, WebhookTemplate>();
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_payloads.ts";
+ * declare const message: Message;
  * webhookDelivery(message, { WEBHOOK_HEADERS: "Authorization: Bearer t" }, () => "{}");
  * // { contentType: "application/json", body: "{}", headers: { Authorization: "Bearer t" } }
  * ```

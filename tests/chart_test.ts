@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
+import { parse } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import {

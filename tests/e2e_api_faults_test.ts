@@ -7,7 +7,7 @@
  * not run; transient ones keep retrying.
  */
 import assert from "node:assert/strict";
-import { demoPods, type FakeFailure } from "../tools/fake_apiserver.ts";
+import { DEMO_HANDLER_POD, demoPods, type FakeFailure } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
 import {
   type HandlerProcess,
@@ -69,6 +69,35 @@ const PERMANENT: PermanentCase[] = [
     fix: /grant verb \\?"list\\?" on \\?"pods\\?"/,
   },
   {
+    name: "403 on reading the node",
+    failures: [{ verb: "get", resource: "nodes", status: 403, times: Infinity }],
+    reason: "partial-or-drained",
+    fix: /grant verb \\?"get\\?" on \\?"nodes\\?"/,
+  },
+  {
+    name: "403 on reading the own pod (NODE_NAME unset)",
+    failures: [{ verb: "get", resource: "pods", status: 403, times: Infinity }],
+    env: () => ({
+      NODE_NAME: "",
+      POD_NAME: DEMO_HANDLER_POD.name,
+      NAMESPACE: DEMO_HANDLER_POD.namespace,
+    }),
+    reason: "forbidden",
+    fix: /grant verb \\?"get\\?" on \\?"pods\\?"/,
+  },
+  {
+    name: "403 on evictions",
+    failures: [{
+      verb: "create",
+      resource: "pods",
+      subresource: "eviction",
+      status: 403,
+      times: Infinity,
+    }],
+    reason: "evictions-forbidden",
+    fix: /grant verb \\?"create\\?" on \\?"pods\/eviction\\?"/,
+  },
+  {
     name: "a node that does not exist",
     env: () => ({ NODE_NAME: "no-such-node" }),
     reason: "node-not-found",
@@ -121,7 +150,12 @@ for (const c of PERMANENT) {
         });
         const result = JSON.parse(resultRequest.body) as WebhookEventV1;
         const drain = result.result!.drain!;
-        if (c.reason === "partial-or-drained") {
+        if (c.reason === "evictions-forbidden") {
+          assert.equal(drain.status, "partial");
+          assert.equal(result.result!.evicted.length, 0);
+          assert.ok(result.result!.failed.length > 0);
+          assert.ok(result.result!.failed.every((f) => /^403 Forbidden/.test(f.reason)));
+        } else if (c.reason === "partial-or-drained") {
           assert.ok(["drained", "partial"].includes(drain.status), JSON.stringify(drain));
           assert.equal(result.result!.cordon?.status, "failed");
           assert.match(result.result!.cordon!.message!, c.fix);

@@ -23,7 +23,7 @@ interface NodeObject {
     unschedulable?: boolean;
     taints?: Array<{ key: string; value?: string; effect: string }>;
   };
-  metadata: { annotations?: Record<string, string> };
+  metadata: { annotations?: Record<string, string>; labels?: Record<string, string> };
 }
 
 function events(requests: { path: string; body: string }[]): WebhookEventV1[] {
@@ -62,6 +62,12 @@ Deno.test("e2e: a spot interruption cordons, taints, drains, detaches and notifi
         node.metadata.annotations!["spot-termination-handler/spot-interruption"],
       );
       assert.equal(state.phase, "done");
+      assert.equal(
+        node.metadata.labels?.["node.kubernetes.io/exclude-from-external-load-balancers"],
+        "true",
+        "the node leaves external load balancers with the cordon",
+      );
+      assert.equal(state.lbLabelAdded, true);
 
       const evictions = stack.api.evictions();
       assert.deepEqual(
@@ -145,21 +151,43 @@ Deno.test("e2e: REBALANCE_ACTION=cordon cordons on a rebalance recommendation wi
   );
 });
 
-Deno.test("e2e: scheduled maintenance cordons and drains before NotBefore", async () => {
+Deno.test("e2e: scheduled maintenance is announced at once and drained from NotBefore minus MAINTENANCE_LEAD", async () => {
+  // NotBefore 70 s out with a one-minute lead: the action is due about 10 s after start-up.
+  const event = sampleMaintenanceEvent(Date.now(), 70_000);
   await withHandler(
     {
       node: NODE,
       api: { pods: demoPods(NODE) },
-      imds: { scenario: { maintenance: [sampleMaintenanceEvent(Date.now(), 3_600_000)] } },
+      imds: { scenario: { maintenance: [event] } },
     },
-    {},
+    { MAINTENANCE_LEAD: "1m" },
     async (stack, handler) => {
-      await handler.waitForLine(/notice handled/);
+      await handler.waitForLine(/maintenance announced/);
+      const announced = stack.api.node(NODE) as NodeObject;
+      assert.notEqual(announced.spec?.unschedulable, true, "nothing cordoned before the lead");
+      assert.deepEqual(stack.api.evictions(), []);
+      const state = JSON.parse(
+        announced.metadata.annotations!["spot-termination-handler/scheduled-maintenance"],
+      );
+      assert.equal(state.phase, "announced");
+      await stack.sink.waitFor(1, { pathPrefix: "/webhook" });
+      const [start] = events(stack.sink.requests);
+      assert.equal(start.event, "notice");
+      assert.equal(start.kind, "scheduled-maintenance");
+      assert.equal(start.action, "system-reboot");
+      assert.equal(start.noticeTime, new Date(event.NotBefore).toISOString());
+      assert.equal(start.notAfter, new Date(event.NotAfter!).toISOString());
+      assert.equal(
+        start.actionAt,
+        new Date(new Date(event.NotBefore).getTime() - 60_000).toISOString(),
+      );
+
+      await handler.waitForLine(/notice handled/, 60_000);
       assert.equal((stack.api.node(NODE) as NodeObject).spec?.unschedulable, true);
       const evicted = new Set(stack.api.evictions().map((e) => `${e.namespace}/${e.name}`));
       assert.deepEqual([...evicted].sort(), EVICTABLE);
-      const [start] = events(stack.sink.requests);
-      assert.equal(start.kind, "scheduled-maintenance");
+      await stack.sink.waitFor(2, { pathPrefix: "/webhook" });
+      assert.deepEqual(events(stack.sink.requests).map((e) => e.event), ["notice", "result"]);
     },
   );
 });

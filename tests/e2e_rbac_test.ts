@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../dev_deps.ts";
 import { type ApiRequestRecord, DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";
 

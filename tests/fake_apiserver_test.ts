@@ -562,3 +562,19 @@ Deno.test({
     await Deno.remove(home, { recursive: true });
   },
 });
+
+Deno.test("setBootId changes the node's status.nodeInfo.bootID as a reboot would", async () => {
+  await withApi({ nodes: [NODE] }, async (api) => {
+    const before = await call(api, "GET", `/api/v1/nodes/${NODE}`);
+    const first = ((before.body.status as Obj).nodeInfo as Obj).bootID;
+    assert.equal(typeof first, "string");
+    api.setBootId(NODE, "boot-after-reboot");
+    const after = await call(api, "GET", `/api/v1/nodes/${NODE}`);
+    assert.equal(((after.body.status as Obj).nodeInfo as Obj).bootID, "boot-after-reboot");
+    assert.notEqual(
+      (after.body.metadata as Obj).resourceVersion,
+      (before.body.metadata as Obj).resourceVersion,
+    );
+    assert.throws(() => api.setBootId("nope", "x"), /no node nope/);
+  });
+});

@@ -1,5 +1,12 @@
 import assert from "node:assert/strict";
-import { annotationKey, createHandler, type HandlerOptions, TAINT_KEY } from "../lib/handler.ts";
+import {
+  annotationKey,
+  createHandler,
+  type HandlerDeps,
+  type HandlerOptions,
+  LB_EXCLUSION_LABEL,
+  TAINT_KEY,
+} from "../lib/handler.ts";
 import type { Kube, NodeInfo, PodInfo, Taint } from "../lib/kube.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
@@ -7,6 +14,8 @@ import type { Notice, NoticeKind } from "../lib/notice.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
 import type { AsgResult, DrainResult } from "../lib/report.ts";
 import { KubeError } from "../lib/kube_errors.ts";
+import { DEFAULT_ACTIONS } from "../lib/policy.ts";
+import type { Scheduler } from "../lib/maintenance.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 
@@ -55,6 +64,10 @@ function fakeKube(
       for (const [k, v] of Object.entries(patch.annotations ?? {})) {
         if (v === null) delete node.annotations[k];
         else node.annotations[k] = v;
+      }
+      for (const [k, v] of Object.entries(patch.labels ?? {})) {
+        if (v === null) delete node.labels[k];
+        else node.labels[k] = v;
       }
       return Promise.resolve();
     },
@@ -114,6 +127,7 @@ const DRAINED: DrainResult = {
 function setup(
   options: Partial<HandlerOptions> = {},
   kubeOptions: Parameters<typeof fakeKube>[0] = {},
+  extraDeps: Partial<HandlerDeps> = {},
 ) {
   const k = fakeKube(kubeOptions);
   const n = fakeNotifier();
@@ -155,10 +169,11 @@ function setup(
       t += ms;
       return Promise.resolve();
     },
+    ...extraDeps,
   }, {
     nodeName: "n1",
     dryRun: false,
-    rebalanceAction: "notify",
+    actions: DEFAULT_ACTIONS,
     detachAsg: true,
     ...options,
   });
@@ -320,7 +335,7 @@ Deno.test("handler does not load the full client before the cordon of a spot not
 });
 
 Deno.test("handler cordons without draining when REBALANCE_ACTION=cordon", async () => {
-  const s = setup({ rebalanceAction: "cordon" });
+  const s = setup({ actions: { ...DEFAULT_ACTIONS, "rebalance-recommendation": "cordon" } });
   await s.handler.handle(notice("rebalance-recommendation", "rebalance"));
   assert.equal(s.node.unschedulable, true);
   assert.equal(s.drains.length, 0);
@@ -396,7 +411,7 @@ Deno.test("handler notifies even when the Kubernetes API cannot be reached", asy
       t += ms;
       return Promise.resolve();
     },
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
   const report = await handler.handle(notice());
   assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
   assert.equal(n.sent[0].context.instanceId, "unknown");
@@ -433,7 +448,7 @@ Deno.test("handler reports a failed detach when the detacher cannot be created",
     notifier: n.notifier,
     identity: () => Promise.reject(new Error("IMDS down")),
     logger: createMemoryLogger(),
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: true });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: true });
   const report = await handler.handle(notice());
   assert.equal(report!.asg!.status, "failed");
   assert.match(report!.asg!.message!, /region/);
@@ -469,7 +484,7 @@ Deno.test("handler sends the start message and detaches while the Kubernetes API
   }, {
     nodeName: "n1",
     dryRun: false,
-    rebalanceAction: "notify",
+    actions: DEFAULT_ACTIONS,
     detachAsg: true,
     stateReadMs: 5,
   });
@@ -525,7 +540,7 @@ for (
       identity: () => Promise.reject(new Error("IMDS down")),
       logger,
       metrics,
-    }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+    }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
     const report = await handler.handle(notice());
     assert.equal(lists, 1);
     assert.deepEqual(
@@ -564,6 +579,137 @@ Deno.test("handler records the boot ID and whether the node was cordoned before"
   assert.equal(state.wasUnschedulable, true);
 });
 
+Deno.test("handler labels the node out of external load balancers in the cordon's one PATCH", async () => {
+  const s = setup({ excludeFromLoadBalancers: true }, { bootId: "boot-1" });
+  await s.handler.handle(notice());
+  const patches = s.calls.filter((c) => c.startsWith("patchNode"));
+  assert.match(patches[0], /"unschedulable":true/);
+  assert.match(patches[0], new RegExp(`"labels":\\{"${LB_EXCLUSION_LABEL}":"true"\\}`));
+  assert.equal(s.node.labels[LB_EXCLUSION_LABEL], "true");
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.phase, "done");
+  assert.equal(state.cordoned, true);
+  assert.equal(state.lbLabelAdded, true, "the final mark keeps what the cordon added");
+});
+
+Deno.test("handler records that the load-balancer label was already there, so its return keeps it", async () => {
+  const s = setup({ excludeFromLoadBalancers: true });
+  s.node.labels[LB_EXCLUSION_LABEL] = "true";
+  await s.handler.handle(notice());
+  assert.ok(s.calls.filter((c) => c.startsWith("patchNode")).every((c) => !c.includes("labels")));
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.lbLabelAdded, undefined);
+});
+
+Deno.test("handler adds no load-balancer label when EXCLUDE_FROM_LOAD_BALANCERS is off or the plan does not cordon", async () => {
+  const off = setup({ excludeFromLoadBalancers: false });
+  await off.handler.handle(notice());
+  assert.equal(off.node.labels[LB_EXCLUSION_LABEL], undefined);
+  const notify = setup({ excludeFromLoadBalancers: true });
+  await notify.handler.handle(notice("rebalance-recommendation", "rebalance"));
+  assert.equal(notify.node.labels[LB_EXCLUSION_LABEL], undefined);
+  const state = JSON.parse(notify.node.annotations[annotationKey("rebalance-recommendation")]);
+  assert.equal(state.cordoned, undefined, "a notify-only notice never counts as our cordon");
+});
+
+Deno.test("handler takes the boot ID from the node, not from an earlier notice's record", async () => {
+  const s = setup({}, { bootId: "boot-2" });
+  s.node.annotations[annotationKey("spot-interruption")] = JSON.stringify({
+    id: "spot-interruption:2026-11-01T00:00:00Z",
+    phase: "returned",
+    at: "2026-11-01T00:00:00Z",
+    bootId: "boot-1",
+    wasUnschedulable: true,
+  });
+  await s.handler.handle(notice());
+  const state = JSON.parse(s.node.annotations[annotationKey("spot-interruption")]);
+  assert.equal(state.bootId, "boot-2");
+  assert.equal(state.wasUnschedulable, false);
+});
+
+/** A scheduler that records what it was asked and runs it when the test says. */
+function recordingScheduler() {
+  const entries = new Map<string, { notice: Notice; when: Date; run: () => void }>();
+  const scheduler: Scheduler = {
+    at(notice, when, run) {
+      entries.set(notice.id, { notice, when, run });
+    },
+    cancel(id) {
+      const e = entries.get(id);
+      entries.delete(id);
+      return e?.notice;
+    },
+    pending: (id) => entries.get(id)?.notice,
+    stop: () => entries.clear(),
+  };
+  return { scheduler, entries };
+}
+
+function maintenance(notBefore: Date): Notice {
+  return {
+    id: "scheduled-maintenance:instance-event-1",
+    kind: "scheduled-maintenance",
+    action: "system-reboot",
+    noticeTime: notBefore,
+    notAfter: new Date(notBefore.getTime() + 7_200_000),
+    deadline: new Date(notBefore.getTime() - 5_000),
+    raw: "{}",
+  };
+}
+
+Deno.test("handler announces a maintenance event ahead of its lead and changes nothing until then", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, { bootId: "boot-1" }, { scheduler: r.scheduler });
+  const n = maintenance(new Date(NOW.getTime() + 3 * 86_400_000));
+  assert.equal(await s.handler.handle(n), undefined);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start"]);
+  const start = s.sent[0] as Extract<Message, { phase: "start" }>;
+  assert.deepEqual(start.actionAt, new Date(n.noticeTime.getTime() - 600_000));
+  assert.equal(s.node.unschedulable, false);
+  assert.deepEqual(s.node.taints, [{ key: "other", effect: "NoExecute" }]);
+  assert.equal(s.drains.length, 0);
+  const state = JSON.parse(s.node.annotations[annotationKey("scheduled-maintenance")]);
+  assert.equal(state.phase, "announced");
+  assert.equal(state.id, n.id);
+  assert.deepEqual(r.entries.get(n.id)?.when, start.actionAt);
+
+  // At the action time: cordon, drain and the result, without a second start message.
+  r.entries.get(n.id)!.run();
+  await s.handler.settled();
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(s.drains.length, 1);
+  assert.deepEqual(s.drains[0].deadline, n.deadline);
+  const done = JSON.parse(s.node.annotations[annotationKey("scheduled-maintenance")]);
+  assert.equal(done.phase, "done");
+  assert.equal(done.bootId, "boot-1");
+  assert.equal(done.wasUnschedulable, false);
+});
+
+Deno.test("handler restarted before a maintenance event's time sets the timer again without announcing twice", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  const n = maintenance(new Date(NOW.getTime() + 86_400_000));
+  s.node.annotations[annotationKey("scheduled-maintenance")] = JSON.stringify({
+    id: n.id,
+    phase: "announced",
+    at: "2026-11-24T00:00:00Z",
+  });
+  await s.handler.handle(n);
+  assert.deepEqual(s.sent, []);
+  assert.ok(r.entries.has(n.id));
+  assert.ok(s.calls.every((c) => !c.startsWith("patchNode")), "nothing written");
+});
+
+Deno.test("handler acts at once on a maintenance event already inside its lead", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  await s.handler.handle(maintenance(new Date(NOW.getTime() + 300_000)));
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(r.entries.size, 0);
+});
+
 Deno.test("handler names the missing pods/eviction grant once when the API forbids evictions", async () => {
   const k = fakeKube();
   const n = fakeNotifier();
@@ -586,7 +732,7 @@ Deno.test("handler names the missing pods/eviction grant once when the API forbi
     notifier: n.notifier,
     identity: () => Promise.reject(new Error("IMDS down")),
     logger,
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
   const report = await handler.handle(notice());
   assert.equal(report!.drain!.status, "partial");
   const lines = logger.lines.filter((l) => l.includes("evict pods failed for good"));

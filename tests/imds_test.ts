@@ -1,8 +1,15 @@
 import assert from "node:assert/strict";
-import { createImds, ImdsError, regionFromAvailabilityZone, V2_RETRY_MS } from "../lib/imds.ts";
+import {
+  createImds,
+  ImdsError,
+  MAX_BODY_BYTES,
+  regionFromAvailabilityZone,
+  V2_RETRY_MS,
+} from "../lib/imds.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { startMockImds } from "../tools/mock_imds.ts";
 import type { MockImds } from "../tools/mock_imds.ts";
+import { startTokenTrap } from "../tools/hostile_imds.ts";
 
 const SPOT = "meta-data/spot/instance-action";
 
@@ -71,7 +78,7 @@ Deno.test("imds.get reuses the token until 80% of its TTL, then refreshes it", a
   let now = 0;
   const mock = startMockImds({ requireToken: true, now: () => now });
   try {
-    const imds = createImds({ endpoint: mock.url, now: () => now, tokenTtlSeconds: 100 });
+    const imds = createImds({ endpoint: mock.url, now: () => new Date(now), tokenTtlSeconds: 100 });
     await imds.get("meta-data/instance-id");
     now = 79_999;
     await imds.get("meta-data/instance-id");
@@ -92,7 +99,7 @@ Deno.test("imds.get keeps a still-valid token when its refresh fails", async () 
   let now = 0;
   const mock = startMockImds({ requireToken: true, now: () => now });
   try {
-    const imds = createImds({ endpoint: mock.url, now: () => now, tokenTtlSeconds: 100 });
+    const imds = createImds({ endpoint: mock.url, now: () => new Date(now), tokenTtlSeconds: 100 });
     await imds.get("meta-data/instance-id");
     now = 90_000;
     mock.fault({ status: 500, path: "api/token", times: 1 });
@@ -112,7 +119,7 @@ Deno.test("imds.get keeps a still-valid token when its refresh times out", async
   try {
     const imds = createImds({
       endpoint: mock.url,
-      now: () => now,
+      now: () => new Date(now),
       tokenTtlSeconds: 100,
       timeoutMs: 500,
       logger,
@@ -293,7 +300,7 @@ Deno.test("imds.get tries IMDSv2 again every five minutes after falling back, lo
   const mock = startMockImds({ now: () => now });
   const logger = createMemoryLogger();
   try {
-    const imds = createImds({ endpoint: mock.url, now: () => now, logger });
+    const imds = createImds({ endpoint: mock.url, now: () => new Date(now), logger });
     mock.fault({ status: 404, path: "api/token", times: 2 });
     await imds.get("meta-data/instance-id");
     now = V2_RETRY_MS - 1;
@@ -478,4 +485,206 @@ Deno.test("createImds rejects a malformed endpoint and an out-of-range token TTL
     () => createImds({ endpoint: "http://127.0.0.1", tokenTtlSeconds: 21601 }),
     /1\.\.21600/,
   );
+});
+
+// ---------------------------------------------------------------- hostile answers
+
+for (const body of ["huge", "endless"] as const) {
+  Deno.test(`imds.get refuses a ${body} body with kind too_large after ${MAX_BODY_BYTES} bytes`, async () => {
+    const mock = startMockImds({ scenario: { spot: {} } });
+    try {
+      const imds = createImds({ endpoint: mock.url, timeoutMs: 60_000 });
+      mock.fault({ body, path: SPOT, times: 1 });
+      const err = await rejection(imds.get(SPOT));
+      assert.equal(err.kind, "too_large");
+      assert.equal(err.path, SPOT);
+      assert.match(err.message, /meta-data\/spot\/instance-action: answer larger than 8192 bytes/);
+      // The connection was given up, not the client: the next answer is read normally.
+      assert.equal((await imds.get(SPOT)).status, 200);
+    } finally {
+      await mock.close();
+    }
+  });
+}
+
+Deno.test("imds.get gives up on a dripping body at its time limit: the limit covers the body read", async () => {
+  const mock = startMockImds();
+  try {
+    const imds = createImds({ endpoint: mock.url, timeoutMs: 300 });
+    mock.fault({ body: "drip", path: SPOT });
+    const err = await rejection(imds.get(SPOT));
+    assert.equal(err.kind, "timeout");
+    assert.match(err.message, /no answer within 300 ms/);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get does not follow a redirect on a GET: kind redirect, nothing sent to the other host", async () => {
+  const mock = startMockImds({ requireToken: true });
+  const trap = startTokenTrap();
+  try {
+    const imds = createImds({ endpoint: mock.url });
+    mock.fault({ redirect: `${trap.url}/latest/${SPOT}`, path: SPOT });
+    const err = await rejection(imds.get(SPOT));
+    assert.equal(err.kind, "redirect");
+    assert.equal(err.status, 307);
+    assert.match(err.message, /meta-data\/spot\/instance-action: redirected \(HTTP 307\)/);
+    assert.ok(mock.requests.some((r) => r.path === `/latest/${SPOT}` && r.hadToken));
+    assert.deepEqual(trap.requests, [], "the token went nowhere else");
+  } finally {
+    await trap.close();
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get does not follow a redirect on the token PUT and does not fall back to IMDSv1", async () => {
+  const mock = startMockImds({ scenario: { spot: {} } });
+  const trap = startTokenTrap();
+  const logger = createMemoryLogger();
+  try {
+    const imds = createImds({ endpoint: mock.url, logger });
+    mock.fault({ redirect: `${trap.url}/latest/api/token`, path: "api/token" });
+    const err = await rejection(imds.get(SPOT));
+    assert.equal(err.kind, "redirect");
+    assert.equal(err.path, "api/token");
+    assert.deepEqual(trap.requests, [], "the other host's answer was not taken as a token");
+    assert.equal(count(mock, "GET", `/latest/${SPOT}`), 0, "no request without the token");
+    assert.ok(!logger.lines.some((l) => l.includes("IMDSv1")), logger.lines.join("\n"));
+    mock.fault(null);
+    assert.equal((await imds.get(SPOT)).status, 200, "works again once IMDS behaves");
+  } finally {
+    await trap.close();
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get refuses an oversized token answer without falling back to IMDSv1", async () => {
+  const mock = startMockImds();
+  try {
+    mock.fault({ body: "endless", path: "api/token" });
+    const err = await rejection(createImds({ endpoint: mock.url }).get(SPOT));
+    assert.equal(err.kind, "too_large");
+    assert.equal(err.path, "api/token");
+    assert.equal(count(mock, "GET", `/latest/${SPOT}`), 0);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("imds.get refuses a token that could not go into a header", async () => {
+  const fakeFetch: typeof fetch = (_input, init) =>
+    Promise.resolve(
+      init?.method === "PUT"
+        ? new Response("abc\u0000def\u00e9", { status: 200 })
+        : new Response("i-1", { status: 200 }),
+    );
+  const err = await rejection(
+    createImds({ endpoint: "http://127.0.0.1:1", fetch: fakeFetch }).get("meta-data/instance-id"),
+  );
+  assert.equal(err.kind, "token");
+  assert.match(err.message, /not printable ASCII/);
+});
+
+Deno.test("imds errors and logs never show the user-info of the endpoint or of NOTICE_URL", async () => {
+  const mock = startMockImds();
+  const logger = createMemoryLogger("debug");
+  try {
+    const port = new URL(mock.url).port;
+    const withSecret = `http://admin:hunter2@127.0.0.1:${port}`;
+    const imds = createImds({ endpoint: withSecret, logger });
+    mock.fault({ status: 500, path: "custom/termination-time" });
+    const notice = await rejection(imds.get(`${withSecret}/custom/termination-time`));
+    assert.match(
+      notice.message,
+      /http:\/\/\*\*\*@127\.0\.0\.1:\d+\/custom\/termination-time: HTTP 500/,
+    );
+    mock.fault({ redirect: "http://127.0.0.1:1/elsewhere" });
+    const redirected = await rejection(imds.get(SPOT));
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const refusedPort = closed.addr.port;
+    closed.close();
+    const refused = await rejection(
+      createImds({ endpoint: `http://admin:hunter2@127.0.0.1:${refusedPort}`, logger }).get(SPOT),
+    );
+    assert.equal(refused.kind, "refused");
+    const text = [notice, redirected, refused].map((e) => e.message).join("\n") +
+      logger.lines.join("\n");
+    assert.ok(!text.includes("hunter2"), text);
+    assert.throws(
+      () => createImds({ endpoint: "http://admin:hunter2@127.0.0.1:1/?x=1" }),
+      (err: Error) => {
+        assert.match(err.message, /must not have a query or fragment: http:\/\/\*\*\*@127/);
+        assert.ok(!err.message.includes("hunter2"));
+        return true;
+      },
+    );
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("createImds builds /latest/ URLs from a base endpoint with or without a path", async () => {
+  const seen: string[] = [];
+  const fakeFetch: typeof fetch = (input) => {
+    seen.push(String(input));
+    return Promise.resolve(new Response("x", { status: 200 }));
+  };
+  for (
+    const endpoint of ["http://127.0.0.1:1", "http://127.0.0.1:1/", "http://127.0.0.1:1/imds//"]
+  ) {
+    await createImds({ endpoint, fetch: fakeFetch, v1Fallback: true }).get(
+      "/meta-data/instance-id",
+    );
+  }
+  assert.deepEqual(seen.filter((u) => u.endsWith("instance-id")), [
+    "http://127.0.0.1:1/latest/meta-data/instance-id",
+    "http://127.0.0.1:1/latest/meta-data/instance-id",
+    "http://127.0.0.1:1/imds/latest/meta-data/instance-id",
+  ]);
+  for (
+    const bad of ["http://127.0.0.1:1?a=b", "http://127.0.0.1:1/#frag", "http://127.0.0.1:1/?"]
+  ) {
+    assert.throws(() => createImds({ endpoint: bad }), /must not have a query or fragment/);
+  }
+});
+
+Deno.test("imds.get does not trust a small Content-Length sent beside chunked encoding", async () => {
+  // A raw listener: Deno.serve would not send both headers. The chunks never end.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const encoder = new TextEncoder();
+  const served = (async () => {
+    for await (const conn of listener) {
+      await conn.read(new Uint8Array(4096));
+      try {
+        await conn.write(
+          encoder.encode(
+            "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+          ),
+        );
+        const chunk = encoder.encode(`4000\r\n${"A".repeat(0x4000)}\r\n`);
+        for (let i = 0; i < 10_000; i++) await conn.write(chunk);
+      } catch {
+        // The client hung up: what it should do.
+      } finally {
+        conn.close();
+      }
+    }
+  })();
+  try {
+    const imds = createImds({
+      endpoint: `http://127.0.0.1:${listener.addr.port}`,
+      v1Fallback: true,
+      fetch: (input, init) =>
+        // Only the GET goes to the listener; the token PUT is answered as IMDSv2 being off.
+        init?.method === "PUT"
+          ? Promise.resolve(new Response("", { status: 404 }))
+          : fetch(input, init),
+    });
+    const err = await rejection(imds.get(SPOT));
+    assert.ok(["too_large", "refused"].includes(err.kind), `${err.kind}: ${err.message}`);
+  } finally {
+    listener.close();
+    await served;
+  }
 });

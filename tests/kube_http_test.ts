@@ -113,3 +113,34 @@ Deno.test("connectKubeCore reports an unreadable or malformed kubeconfig without
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("requestOf reads the verb and resource a failed request needed from its message", async () => {
+  const { requestOf } = await import("../lib/kube_errors.ts");
+  assert.deepEqual(requestOf("get node n1: 403 Forbidden"), { verb: "get", resource: "nodes" });
+  assert.deepEqual(requestOf("evict pod a/b: 403 Forbidden"), {
+    verb: "create",
+    resource: "pods/eviction",
+  });
+  assert.equal(requestOf("something else"), undefined);
+});
+
+Deno.test("a token file is read once, then again only after a minute on the client's clock", async () => {
+  let t = Date.parse("2026-11-25T10:00:00Z");
+  let reads = 0;
+  const sent: (string | null)[] = [];
+  const kube = createKubeHttp({
+    target: { server: "http://127.0.0.1:1", tokenFile: "/token", source: "test" },
+    readText: () => Promise.resolve(`tok-${++reads}\n`),
+    now: () => new Date(t),
+    fetch: (_url, init) => {
+      sent.push(new Headers(init?.headers).get("authorization"));
+      return Promise.resolve(Response.json({ metadata: { name: NODE } }));
+    },
+  });
+  await kube.getNode(NODE);
+  t += 60_000;
+  await kube.getNode(NODE);
+  t += 1;
+  await kube.getNode(NODE);
+  assert.deepEqual(sent, ["Bearer tok-1", "Bearer tok-1", "Bearer tok-2"]);
+});

@@ -11,7 +11,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 
@@ -259,6 +259,8 @@ Deno.test("the pod learns its node, name and namespace from the downward API", (
     NODE_NAME: "spec.nodeName",
     POD_NAME: "metadata.name",
     NAMESPACE: "metadata.namespace",
+    // The probes connect to the pod IP (the node's with hostNetwork); the listener binds it.
+    METRICS_ADDRESS: "status.podIP",
   });
 });
 

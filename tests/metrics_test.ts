@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import parsePrometheusTextFormat from "parse-prometheus-text-format";
+import { parsePrometheusTextFormat } from "../dev_deps.ts";
 import { createMetrics, METRIC_DEFINITIONS } from "../lib/metrics.ts";
 
 Deno.test("metrics render valid Prometheus text that a real parser reads back", () => {

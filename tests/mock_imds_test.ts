@@ -7,6 +7,7 @@ import {
   startMockImds,
   validateScenario,
 } from "../tools/mock_imds.ts";
+import { HUGE_BODY_BYTES, startTokenTrap } from "../tools/hostile_imds.ts";
 
 const TTL = "X-aws-ec2-metadata-token-ttl-seconds";
 const TOKEN = "X-aws-ec2-metadata-token";
@@ -226,6 +227,61 @@ Deno.test("mock IMDS hang fault holds a request until the mock closes", async ()
   assert.ok(outcome === 503 || outcome === "connection closed", String(outcome));
 });
 
+Deno.test("mock IMDS hostile faults: a declared 100 MB body, an endless one and a drip, on PUT too", async () => {
+  const mock = startMockImds();
+  try {
+    mock.fault({ body: "huge", path: "api/token", times: 1 });
+    const huge = await fetch(`${mock.url}/latest/api/token`, {
+      method: "PUT",
+      headers: { [TTL]: "60" },
+    });
+    assert.equal(huge.headers.get("content-length"), String(HUGE_BODY_BYTES));
+    await huge.body?.cancel();
+    for (const body of ["endless", "drip"] as const) {
+      mock.fault({ body, path: "meta-data/instance-id", times: 1 });
+      const res = await fetch(`${mock.url}/latest/meta-data/instance-id`);
+      assert.equal(res.headers.get("content-length"), null, "chunked");
+      // Read past what any IMDS answer holds (drip: a few bytes), then give up.
+      const reader = res.body!.getReader();
+      let read = 0;
+      while (read < (body === "endless" ? 1_000_000 : 3)) {
+        read += (await reader.read()).value!.length;
+      }
+      await reader.cancel();
+    }
+    assert.equal((await call(`${mock.url}/latest/meta-data/instance-id`)).status, 200);
+  } finally {
+    await mock.close();
+  }
+});
+
+Deno.test("mock IMDS redirect fault answers 307 with the Location it was given", async () => {
+  const trap = startTokenTrap();
+  const mock = startMockImds();
+  try {
+    mock.fault({ redirect: `${trap.url}/latest/api/token`, path: "api/token" });
+    const res = await fetch(`${mock.url}/latest/api/token`, {
+      method: "PUT",
+      headers: { [TTL]: "60" },
+      redirect: "manual",
+    });
+    await res.body?.cancel();
+    assert.equal(res.status, 307);
+    assert.equal(res.headers.get("location"), `${trap.url}/latest/api/token`);
+    // The trap is what a client that follows would reach: it records the token it is sent.
+    const followed = await call(`${trap.url}/latest/meta-data/spot/instance-action`, {
+      headers: { [TOKEN]: "leaked" },
+    });
+    assert.equal(JSON.parse(followed.body).action, "terminate");
+    assert.deepEqual(trap.requests, [
+      { method: "GET", path: "/latest/meta-data/spot/instance-action", token: "leaked" },
+    ]);
+  } finally {
+    await mock.close();
+    await trap.close();
+  }
+});
+
 Deno.test("mock IMDS control endpoints set the scenario and faults, and list requests", async () => {
   const mock = startMockImds();
   try {
@@ -244,6 +300,10 @@ Deno.test("mock IMDS control endpoints set the scenario and faults, and list req
     assert.equal((await post("/__fault", { status: 502, times: 1 })).status, 204);
     assert.equal((await call(`${mock.url}/latest/meta-data/instance-id`)).status, 502);
     assert.equal((await post("/__fault", { times: -1 })).status, 400);
+    const badBody = await post("/__fault", { body: "infinite" });
+    assert.equal(badBody.status, 400);
+    assert.match(badBody.body, /fault\.body: expected one of huge, endless, drip/);
+    assert.equal((await post("/__fault", { redirect: 7 })).status, 400);
     assert.equal((await post("/__fault", null)).status, 204);
 
     const t = await token(mock.url);

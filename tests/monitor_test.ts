@@ -1,20 +1,23 @@
 import assert from "node:assert/strict";
+import { sleep } from "../lib/_async.ts";
 import { createImds, ImdsError } from "../lib/imds.ts";
 import type { Imds, ImdsResponse } from "../lib/imds.ts";
 import { createLogger, createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import {
-  abortableSleep,
   createMonitor,
+  MAINTENANCE_HORIZON_MS,
   NOTICE_PATHS,
   parseInstanceAction,
   parseLifecycleState,
   parseRebalance,
   parseScheduledEvents,
   parseTerminationTime,
+  SPOT_HORIZON_MS,
 } from "../lib/monitor.ts";
 import type { Notice } from "../lib/notice.ts";
 import { formatEventTime, startMockImds } from "../tools/mock_imds.ts";
+import { startTokenTrap } from "../tools/hostile_imds.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
 
@@ -134,6 +137,7 @@ Deno.test("parseScheduledEvents returns active events and skips completed and ca
   assert.equal(notices[0].action, "system-reboot");
   assert.deepEqual(JSON.parse(notices[0].raw), event("active", "instance-event-1"));
   assert.deepEqual(notices[1].deadline, new Date("2026-11-25T10:00:55Z"));
+  assert.deepEqual(notices[0].notAfter, new Date("2026-12-01T11:00:43Z"));
   assert.deepEqual(parseScheduledEvents("[]", NOW), []);
   assert.deepEqual(parseScheduledEvents("", NOW), []);
 });
@@ -195,6 +199,52 @@ Deno.test("parseLifecycleState turns Terminated into a notice and other states i
   }
 });
 
+Deno.test("spot and rebalance times more than 10 minutes ahead are refused as implausible", () => {
+  const ahead = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
+  const cases: [string, (time: string) => unknown][] = [
+    [
+      NOTICE_PATHS.instanceAction,
+      (t) => parseInstanceAction(`{"action":"stop","time":"${t}"}`, NOW),
+    ],
+    [NOTICE_PATHS.terminationTime, (t) => parseTerminationTime(t, NOW)],
+    [NOTICE_PATHS.rebalance, (t) => parseRebalance(`{"noticeTime":"${t}"}`, NOW)],
+  ];
+  for (const [path, parse] of cases) {
+    for (const far of ["9999-12-31T23:59:59Z", ahead(SPOT_HORIZON_MS + 1000)]) {
+      assert.throws(() => parse(far), (err: Error) => {
+        assert.ok(err instanceof RangeError, `${path} ${far}: ${err}`);
+        assert.ok(err.message.startsWith(path), err.message);
+        assert.match(err.message, /is more than 10 minutes ahead; not a plausible notice time/);
+        return true;
+      });
+    }
+    parse(ahead(SPOT_HORIZON_MS - 1000));
+    parse("2026-11-25T09:00:00Z");
+  }
+  assert.equal(SPOT_HORIZON_MS, 600_000);
+});
+
+Deno.test("scheduled events more than 60 days ahead are refused; within 60 days they are notices", () => {
+  const event = (notBefore: Date) =>
+    JSON.stringify([{
+      Code: "instance-retirement",
+      Description: "retirement",
+      State: "active",
+      EventId: "instance-event-1",
+      NotBefore: formatEventTime(notBefore),
+    }]);
+  const day = 86_400_000;
+  const near = new Date(NOW.getTime() + 59 * day);
+  assert.deepEqual(parseScheduledEvents(event(near), NOW)[0].noticeTime, near);
+  for (const far of [new Date(NOW.getTime() + 61 * day), new Date("9999-12-31T00:00:00Z")]) {
+    assert.throws(
+      () => parseScheduledEvents(event(far), NOW),
+      /scheduled\[0\] "NotBefore": .* is more than 60 days ahead/,
+    );
+  }
+  assert.equal(MAINTENANCE_HORIZON_MS, 60 * day);
+});
+
 // ---------------------------------------------------------------- fakes
 
 type Answer = ImdsResponse | Error;
@@ -218,16 +268,79 @@ function fakeImds(answer: (path: string, call: number) => Answer) {
 
 const NOT_FOUND: ImdsResponse = { status: 404, body: "Not Found" };
 
-/** A sleep that records delays and lets the test decide when run() stops. */
-function scriptedSleep(controller: AbortController, rounds: number, between?: () => void) {
-  const delays: number[] = [];
-  const sleep = (ms: number) => {
-    delays.push(ms);
-    between?.();
-    if (delays.length >= rounds) controller.abort();
-    return Promise.resolve();
+/**
+ * A fake clock for `run()`: each wake-up first lets every poll in flight settle, then moves the
+ * clock on by the interval; `run()` is stopped after `wakeups` wake-ups, so polls start at 0, 1,
+ * … wakeups-1 intervals. The settling is a zero-delay timer, not a wait on time: it is the next
+ * event-loop task, which runs only after every pending promise callback (the fake IMDS answers
+ * at once, so every poll it started has finished by then). A message channel would not do:
+ * Deno may deliver its messages before the promise callbacks.
+ */
+function fakeClock(wakeups: number) {
+  const controller = new AbortController();
+  let t = NOW.getTime();
+  let count = 0;
+  return {
+    signal: controller.signal,
+    now: () => new Date(t),
+    elapsed: () => t - NOW.getTime(),
+    sleep: async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      t += ms;
+      if (++count >= wakeups) controller.abort();
+    },
   };
-  return { sleep, delays };
+}
+
+/** An Imds on a fake clock: answers per path and elapsed time ("hang": until aborted). */
+function clockedImds(
+  clock: { elapsed(): number },
+  answer: (path: string, at: number) => Answer | "hang",
+) {
+  const calls: { path: string; at: number }[] = [];
+  const imds: Imds & { calls: typeof calls; times(path: string): number[] } = {
+    calls,
+    times: (path) => calls.filter((c) => c.path === path).map((c) => c.at),
+    get(path, options) {
+      const at = clock.elapsed();
+      calls.push({ path, at });
+      const a = answer(path, at);
+      if (a === "hang") {
+        return new Promise((_, reject) => {
+          options?.signal?.addEventListener(
+            "abort",
+            () => reject(new ImdsError("aborted", path)),
+            { once: true },
+          );
+        });
+      }
+      return a instanceof Error ? Promise.reject(a) : Promise.resolve(a);
+    },
+    identity: () => Promise.reject(new Error("not used")),
+  };
+  return imds;
+}
+
+/** A 1 s monitor on a fake clock that fails the test if any notice is dispatched. */
+function quietMonitor(
+  imds: Imds,
+  clock: ReturnType<typeof fakeClock>,
+  metrics: ReturnType<typeof createMetrics>,
+) {
+  return createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    metrics,
+    now: clock.now,
+    sleep: clock.sleep,
+    onNotice: () => assert.fail("no notice expected"),
+  });
+}
+
+function range(from: number, to: number, step: number): number[] {
+  const out: number[] = [];
+  for (let v = from; v <= to; v += step) out.push(v);
+  return out;
 }
 
 // ---------------------------------------------------------------- monitor
@@ -345,6 +458,98 @@ Deno.test("monitor counts a timeout and still reports what the other sources sai
   }
 });
 
+for (
+  const [fault, kind] of [[{ body: "endless" }, "too_large"], [{ body: "huge" }, "too_large"], [
+    { redirect: "trap" },
+    "redirect",
+  ]] as const
+) {
+  Deno.test(`monitor warns once with kind=${kind} for ${JSON.stringify(fault)} and keeps polling`, async () => {
+    const mock = startMockImds({ scenario: { spot: { time: "2026-11-25T10:02:00Z" } } });
+    const trap = startTokenTrap();
+    try {
+      const redirect = "redirect" in fault ? { redirect: `${trap.url}/latest/x` } : fault;
+      mock.fault({ ...redirect, path: NOTICE_PATHS.instanceAction });
+      const logger = createMemoryLogger();
+      const metrics = createMetrics();
+      const seen: string[] = [];
+      const monitor = createMonitor(createImds({ endpoint: mock.url }), {
+        pollIntervalMs: 1000,
+        logger,
+        metrics,
+        now: () => NOW,
+        onNotice: (n) => void seen.push(n.id),
+      });
+      for (let i = 0; i < 3; i++) await monitor.pollOnce();
+      const warnings = logger.lines.filter((l) => l.includes("WARN"));
+      assert.equal(warnings.length, 1, warnings.join("\n"));
+      assert.match(
+        warnings[0],
+        new RegExp(`IMDS poll failed path=meta-data/spot/instance-action kind=${kind} `),
+      );
+      assert.equal(metrics.get("sth_imds_poll_errors_total", { kind }), 3);
+      assert.deepEqual(
+        seen,
+        ["spot-interruption:2026-11-25T10:02:00Z"],
+        "termination-time still seen",
+      );
+      assert.deepEqual(trap.requests, []);
+    } finally {
+      await trap.close();
+      await mock.close();
+    }
+  });
+}
+
+Deno.test("monitor treats a notice time of 9999-12-31 as malformed for that poll, with a warning", async () => {
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.instanceAction
+      ? { status: 200, body: '{"action":"terminate","time":"9999-12-31T23:59:59Z"}' }
+      : NOT_FOUND
+  );
+  const logger = createMemoryLogger();
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger,
+    now: () => NOW,
+    onNotice: () => assert.fail("a date 8,000 years away is no deadline"),
+  });
+  assert.deepEqual(await monitor.pollOnce(), []);
+  const warnings = logger.lines.filter((l) => l.includes("WARN"));
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0],
+    /IMDS poll failed path=meta-data\/spot\/instance-action kind=malformed .*9999-12-31T23:59:59.000Z is more than 10 minutes ahead/,
+  );
+});
+
+Deno.test("monitor logs NOTICE_URL failures without the URL's user-info", async () => {
+  const mock = startMockImds();
+  try {
+    const port = new URL(mock.url).port;
+    const noticeUrl = `http://ops:s3cr3t@127.0.0.1:${port}/custom/termination-time`;
+    mock.fault({ status: 500, path: "custom/termination-time" });
+    const logger = createMemoryLogger("debug");
+    const monitor = createMonitor(createImds({ endpoint: mock.url }), {
+      pollIntervalMs: 1000,
+      noticeUrl,
+      logger,
+      onNotice: () => {},
+    });
+    await monitor.pollOnce();
+    await monitor.pollOnce();
+    const about = logger.lines.filter((l) => l.includes("custom/termination-time"));
+    assert.equal(about.length, 2, logger.lines.join("\n"));
+    assert.match(
+      about[0],
+      /path="?http:\/\/\*\*\*@127\.0\.0\.1:\d+\/custom\/termination-time"? kind=http_5xx/,
+    );
+    assert.ok(!logger.lines.join("\n").includes("s3cr3t"), logger.lines.join("\n"));
+  } finally {
+    await mock.close();
+  }
+});
+
 Deno.test("monitor polls NOTICE_URL instead of the default termination-time path", async () => {
   const url = "http://127.0.0.1:9/custom/termination-time";
   const imds = fakeImds((path) =>
@@ -396,26 +601,111 @@ Deno.test("monitor does not move the last successful poll time when IMDS does no
   assert.equal(metrics.get("sth_imds_polls_total"), 1);
 });
 
-Deno.test("monitor backs off on failing rounds up to 10 s, then logs recovery with the streak length", async () => {
-  const imds = fakeImds((path, round) => {
-    if (round >= 6) return NOT_FOUND;
-    return path === NOTICE_PATHS.instanceAction
-      ? new ImdsError("http", path, { status: 503 })
-      : NOT_FOUND;
+Deno.test("monitor.status: the last wake-up and the last IMDS answer, on the monitor's clock", async () => {
+  const clock = fakeClock(10);
+  // IMDS answers (404) for the first 3 s, then cannot be reached.
+  const imds = clockedImds(
+    clock,
+    (path, at) => at < 3_000 ? NOT_FOUND : new ImdsError("refused", path),
+  );
+  const metrics = createMetrics();
+  const monitor = quietMonitor(imds, clock, metrics);
+  assert.deepEqual(monitor.status(), { lastRoundAt: NOW.getTime() }, "before the first round");
+  await monitor.run(clock.signal);
+  assert.deepEqual(monitor.status(), {
+    lastRoundAt: NOW.getTime() + 9_000,
+    lastSuccessAt: NOW.getTime() + 2_000,
   });
-  const controller = new AbortController();
-  const { sleep, delays } = scriptedSleep(controller, 8, () => imds.nextRound());
+  assert.equal(
+    metrics.get("sth_last_successful_poll_timestamp_seconds") * 1000,
+    NOW.getTime() + 2_000,
+    "the metric and the status disagree",
+  );
+});
+
+Deno.test("monitor asks spot every interval, rebalance and lifecycle every 5 s, scheduled events every 60 s", async () => {
+  const clock = fakeClock(120);
+  const imds = clockedImds(clock, () => NOT_FOUND);
+  const metrics = createMetrics();
+  await quietMonitor(imds, clock, metrics).run(clock.signal);
+  assert.equal(imds.times(NOTICE_PATHS.instanceAction).length, 120);
+  assert.equal(imds.times(NOTICE_PATHS.terminationTime).length, 120);
+  assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), range(0, 115_000, 5_000));
+  assert.deepEqual(imds.times(NOTICE_PATHS.lifecycleState), range(0, 115_000, 5_000));
+  assert.deepEqual(imds.times(NOTICE_PATHS.scheduledEvents), [0, 60_000]);
+  assert.equal(imds.calls.length, 2 * 120 + 24 + 24 + 2, "290 requests instead of 600");
+  assert.equal(metrics.get("sth_imds_polls_total"), 120, "one round per wake-up");
+});
+
+Deno.test("monitor: a path failing with 5xx and one hanging never slow spot, which is still seen at its interval", async () => {
+  const clock = fakeClock(30);
+  const noticeAt = 7_300;
+  const imds = clockedImds(clock, (path, at) => {
+    if (path === NOTICE_PATHS.rebalance) return new ImdsError("http", path, { status: 500 });
+    if (path === NOTICE_PATHS.lifecycleState) return "hang";
+    if (path === NOTICE_PATHS.instanceAction && at >= noticeAt) {
+      return { status: 200, body: '{"action":"terminate","time":"2026-11-25T10:02:00Z"}' };
+    }
+    return NOT_FOUND;
+  });
+  const seen: { id: string; at: number }[] = [];
+  const logger = createMemoryLogger();
+  await createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger,
+    now: clock.now,
+    sleep: clock.sleep,
+    onNotice: (n) => void seen.push({ id: n.id, at: clock.elapsed() }),
+  }).run(clock.signal);
+  // Detected on the first poll after it appeared, as if nothing else were failing.
+  assert.deepEqual(seen, [{ id: "spot-interruption:2026-11-25T10:02:00Z", at: 8_000 }]);
+  assert.deepEqual(imds.times(NOTICE_PATHS.instanceAction), range(0, 29_000, 1_000));
+  assert.deepEqual(imds.times(NOTICE_PATHS.terminationTime), range(0, 29_000, 1_000));
+  // The failing source backs off on its own schedule: 5 s doubled, at most 10 s.
+  assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), [0, 10_000, 20_000]);
+  // The hanging one is not asked again while its request is in flight.
+  assert.deepEqual(imds.times(NOTICE_PATHS.lifecycleState), [0]);
+  const warnings = logger.lines.filter((l) => l.includes("WARN"));
+  assert.equal(warnings.length, 1, warnings.join("\n"));
+  assert.match(
+    warnings[0],
+    /IMDS poll failed path=meta-data\/events\/recommendations\/rebalance kind=http_5xx/,
+  );
+});
+
+Deno.test("monitor backs a failing spot path off up to 10 s, then logs recovery with the streak length", async () => {
+  let failures = 0;
+  const clock = fakeClock(47);
+  const imds = clockedImds(clock, (path) => {
+    if (path === NOTICE_PATHS.instanceAction && failures < 6) {
+      failures++;
+      return new ImdsError("http", path, { status: 503 });
+    }
+    return NOT_FOUND;
+  });
   const logger = createMemoryLogger();
   const metrics = createMetrics();
-  const monitor = createMonitor(imds, {
+  await createMonitor(imds, {
     pollIntervalMs: 1000,
     logger,
     metrics,
-    sleep,
+    now: clock.now,
+    sleep: clock.sleep,
     onNotice: () => {},
-  });
-  await monitor.run(controller.signal);
-  assert.deepEqual(delays, [2000, 4000, 8000, 10000, 10000, 10000, 1000, 1000]);
+  }).run(clock.signal);
+  const times = imds.times(NOTICE_PATHS.instanceAction);
+  assert.deepEqual(times, [0, 2_000, 6_000, 14_000, 24_000, 34_000, 44_000, 45_000, 46_000]);
+  assert.deepEqual(times.slice(1).map((t, i) => t - times[i]), [
+    2000,
+    4000,
+    8000,
+    10000,
+    10000,
+    10000,
+    1000,
+    1000,
+  ]);
+  assert.equal(imds.times(NOTICE_PATHS.terminationTime).length, 47, "its twin kept its pace");
   assert.equal(metrics.get("sth_imds_poll_errors_total", { kind: "http_5xx" }), 6);
   const about = logger.lines.filter((l) => l.includes("path=meta-data/spot/instance-action"));
   assert.equal(about.length, 7);
@@ -431,47 +721,153 @@ Deno.test("monitor backs off on failing rounds up to 10 s, then logs recovery wi
   );
 });
 
-Deno.test("monitor backoff is never shorter than a poll interval above 10 s", async () => {
-  const imds = fakeImds((path) => new ImdsError("timeout", path));
-  const controller = new AbortController();
-  const { sleep, delays } = scriptedSleep(controller, 3);
-  const monitor = createMonitor(imds, {
+Deno.test("monitor backoff is never shorter than a poll interval above 10 s, for every source", async () => {
+  const clock = fakeClock(4);
+  const imds = clockedImds(clock, (path) => new ImdsError("timeout", path));
+  await createMonitor(imds, {
     pollIntervalMs: 30_000,
     logger: createMemoryLogger(),
-    sleep,
+    now: clock.now,
+    sleep: clock.sleep,
     onNotice: () => {},
-  });
-  await monitor.run(controller.signal);
-  assert.deepEqual(delays, [30_000, 30_000, 30_000]);
+  }).run(clock.signal);
+  const every30s = [0, 30_000, 60_000, 90_000];
+  assert.deepEqual(imds.times(NOTICE_PATHS.instanceAction), every30s);
+  assert.deepEqual(
+    imds.times(NOTICE_PATHS.rebalance),
+    every30s,
+    "5 s sources follow a slower interval",
+  );
+  assert.deepEqual(imds.times(NOTICE_PATHS.scheduledEvents), [0, 60_000]);
 });
 
 Deno.test("monitor does not back off for a source that answers garbage", async () => {
-  const imds = fakeImds((path) =>
-    path === NOTICE_PATHS.rebalance ? { status: 200, body: "{oops" } : NOT_FOUND
+  const clock = fakeClock(20);
+  const imds = clockedImds(
+    clock,
+    (path) => path === NOTICE_PATHS.rebalance ? { status: 200, body: "{oops" } : NOT_FOUND,
   );
-  const controller = new AbortController();
-  const { sleep, delays } = scriptedSleep(controller, 3);
   const logger = createMemoryLogger();
-  const monitor = createMonitor(imds, { pollIntervalMs: 1000, logger, sleep, onNotice: () => {} });
-  await monitor.run(controller.signal);
-  assert.deepEqual(delays, [1000, 1000, 1000]);
+  await createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger,
+    now: clock.now,
+    sleep: clock.sleep,
+    onNotice: () => {},
+  }).run(clock.signal);
+  assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), [0, 5_000, 10_000, 15_000]);
   assert.equal(logger.lines.filter((l) => l.includes("WARN")).length, 1, "warned once");
 });
 
 Deno.test("monitor warns again when a failing source fails in a new way", async () => {
-  const imds = fakeImds((path, round) => {
+  let calls = 0;
+  const clock = fakeClock(26);
+  const imds = clockedImds(clock, (path) => {
     if (path !== NOTICE_PATHS.lifecycleState) return NOT_FOUND;
-    return round < 2 ? new ImdsError("timeout", path) : { status: 200, body: "<html>" };
+    return ++calls <= 2 ? new ImdsError("timeout", path) : { status: 200, body: "<html>" };
   });
-  const controller = new AbortController();
-  const { sleep } = scriptedSleep(controller, 4, () => imds.nextRound());
   const logger = createMemoryLogger();
-  await createMonitor(imds, { pollIntervalMs: 1000, logger, sleep, onNotice: () => {} })
-    .run(controller.signal);
+  await createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger,
+    now: clock.now,
+    sleep: clock.sleep,
+    onNotice: () => {},
+  }).run(clock.signal);
+  assert.deepEqual(imds.times(NOTICE_PATHS.lifecycleState), [0, 10_000, 20_000, 25_000]);
   const warnings = logger.lines.filter((l) => l.includes("WARN"));
   assert.equal(warnings.length, 2);
   assert.match(warnings[0], /kind=timeout/);
   assert.match(warnings[1], /kind=malformed .*failures=3/);
+});
+
+Deno.test("monitor dispatches instance-action's answer (stop) though termination-time's came first", async () => {
+  const held = Promise.withResolvers<ImdsResponse>();
+  let hold = false;
+  const time = "2026-11-25T10:02:00Z";
+  const imds = fakeImds((path) => {
+    if (path === NOTICE_PATHS.terminationTime && hold) return { status: 200, body: time };
+    return NOT_FOUND;
+  });
+  const get = imds.get;
+  imds.get = (path, options) =>
+    hold && path === NOTICE_PATHS.instanceAction ? held.promise : get(path, options);
+  const seen: Notice[] = [];
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => void seen.push(n),
+  });
+  await monitor.pollOnce();
+  hold = true;
+  const round = monitor.pollOnce();
+  // Everything but the held answer settles before the next event-loop task.
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.ok(imds.calls.filter((p) => p === NOTICE_PATHS.terminationTime).length === 2);
+  assert.equal(seen.length, 0, "termination-time's notice waits for instance-action's answer");
+  held.resolve({ status: 200, body: JSON.stringify({ action: "stop", time }) });
+  await round;
+  assert.deepEqual(seen.map((n) => [n.id, n.action]), [[`spot-interruption:${time}`, "stop"]]);
+});
+
+Deno.test("monitor does not hold termination-time's notice for an instance-action path that is failing", async () => {
+  const time = "2026-11-25T10:02:00Z";
+  const never = Promise.withResolvers<ImdsResponse>();
+  let round = 0;
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.terminationTime && round === 2 ? { status: 200, body: time } : NOT_FOUND
+  );
+  const get = imds.get;
+  imds.get = (path, options) => {
+    if (path !== NOTICE_PATHS.instanceAction) return get(path, options);
+    // First a 5xx, then a request that does not come back (until the test ends it).
+    return round === 1
+      ? Promise.reject(new ImdsError("http", path, { status: 500 }))
+      : never.promise;
+  };
+  const seen: Notice[] = [];
+  const dispatched = Promise.withResolvers<void>();
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => {
+      seen.push(n);
+      dispatched.resolve();
+    },
+  });
+  round = 1;
+  assert.deepEqual(await monitor.pollOnce(), []);
+  round = 2;
+  const second = monitor.pollOnce();
+  await withBound(dispatched.promise, "termination-time's notice waited for a failing path");
+  assert.deepEqual(seen.map((n) => [n.id, n.action]), [[`spot-interruption:${time}`, "terminate"]]);
+  never.resolve(NOT_FOUND);
+  await second;
+});
+
+Deno.test("monitor waits for instance-action on the first round too, so a restart still sees stop", async () => {
+  const time = "2026-11-25T10:02:00Z";
+  const held = Promise.withResolvers<ImdsResponse>();
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.terminationTime ? { status: 200, body: time } : NOT_FOUND
+  );
+  const get = imds.get;
+  imds.get = (path, options) =>
+    path === NOTICE_PATHS.instanceAction ? held.promise : get(path, options);
+  const seen: string[] = [];
+  const round = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => void seen.push(n.action),
+  }).pollOnce();
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assert.equal(seen.length, 0);
+  held.resolve({ status: 200, body: JSON.stringify({ action: "hibernate", time }) });
+  await round;
+  assert.deepEqual(seen, ["hibernate"]);
 });
 
 Deno.test("monitor logs a failing notice handler and keeps going", async () => {
@@ -520,7 +916,7 @@ Deno.test("monitor.run returns promptly when aborted during its sleep", async ()
     onNotice: () => {},
     sleep: (ms, signal) => {
       sleeping.resolve();
-      return abortableSleep(ms, signal);
+      return sleep(ms, signal);
     },
   });
   const running = monitor.run(controller.signal);
@@ -528,14 +924,6 @@ Deno.test("monitor.run returns promptly when aborted during its sleep", async ()
   controller.abort();
   await withBound(running, "run() did not return after abort");
   assert.equal(imds.calls.length, 5, "one round only");
-});
-
-Deno.test("abortableSleep resolves at once when the signal aborts or already has", async () => {
-  const controller = new AbortController();
-  const sleeping = abortableSleep(3_600_000, controller.signal);
-  controller.abort();
-  await withBound(sleeping, "sleep ignored the abort");
-  await withBound(abortableSleep(3_600_000, AbortSignal.abort()), "sleep ignored the abort");
 });
 
 Deno.test("monitor.run returns promptly when aborted during a hanging poll", async () => {
@@ -595,3 +983,70 @@ async function withBound(promise: Promise<unknown>, message: string): Promise<vo
     clearTimeout(timer);
   }
 }
+
+Deno.test("monitor reports completed and canceled maintenance events apart from the notices", async () => {
+  const events = [
+    {
+      Code: "system-reboot",
+      State: "active",
+      EventId: "e-1",
+      NotBefore: "1 Dec 2026 09:00:43 GMT",
+    },
+    {
+      Code: "instance-stop",
+      State: "canceled",
+      EventId: "e-2",
+      NotBefore: "1 Dec 2026 09:00:43 GMT",
+    },
+    {
+      Code: "system-reboot",
+      State: "Completed",
+      EventId: "e-3",
+      NotBefore: "1 Dec 2026 09:00:43 GMT",
+    },
+  ];
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.scheduledEvents
+      ? { status: 200, body: JSON.stringify(events) }
+      : NOT_FOUND
+  );
+  const finished: unknown[] = [];
+  const seen: string[] = [];
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => void seen.push(n.id),
+    onFinishedEvents: (list) => void finished.push(list),
+  });
+  await monitor.pollOnce();
+  assert.deepEqual(seen, ["scheduled-maintenance:e-1"]);
+  assert.deepEqual(finished, [[
+    { id: "scheduled-maintenance:e-2", state: "canceled", code: "instance-stop" },
+    { id: "scheduled-maintenance:e-3", state: "completed", code: "system-reboot" },
+  ]]);
+});
+
+Deno.test("monitor schedules on its own clock: a wall clock stepped back an hour does not stop spot polling", async () => {
+  let wall = NOW.getTime();
+  let wakeups = 0;
+  const controller = new AbortController();
+  const calls: number[] = [];
+  const imds = fakeImds((path) => {
+    if (path === NOTICE_PATHS.instanceAction) calls.push(wakeups);
+    return NOT_FOUND;
+  });
+  await createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => new Date(wall),
+    sleep: async () => {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      // NTP steps the clock back an hour after the third wake-up.
+      wall += ++wakeups === 3 ? -3_600_000 : 1000;
+      if (wakeups >= 8) controller.abort();
+    },
+    onNotice: () => {},
+  }).run(controller.signal);
+  assert.deepEqual(calls, [0, 1, 2, 3, 4, 5, 6, 7]);
+});

@@ -14,6 +14,7 @@ import {
   mailContent,
   messageText,
   messageTitle,
+  sematextPayload,
   severity,
   slackPayload,
   teamsPayload,
@@ -994,4 +995,89 @@ Deno.test("createNotifier refuses invalid settings, naming the variable but not 
       return true;
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Maintenance announcements, cancellations and the node's return
+
+const maintenanceNotice: Notice = {
+  id: "scheduled-maintenance:instance-event-1",
+  kind: "scheduled-maintenance",
+  noticeTime: new Date("2026-12-08T09:00:00Z"),
+  notAfter: new Date("2026-12-08T11:00:00Z"),
+  deadline: new Date("2026-12-08T08:59:55Z"),
+  action: "system-reboot",
+  raw: "{}",
+};
+
+Deno.test("a maintenance announcement names NotBefore, NotAfter, the code and when the handler acts", () => {
+  const announce: Message = {
+    phase: "start",
+    notice: maintenanceNotice,
+    context,
+    dryRun: false,
+    plan: ["cordon", "taint", "drain"],
+    actionAt: new Date("2026-12-08T08:45:00Z"),
+  };
+  const text = messageText(announce);
+  assert.match(text, /^Notice: scheduled-maintenance \(system-reboot\)$/m);
+  assert.match(text, /^Not Before: 2026-12-08T09:00:00.000Z$/m);
+  assert.match(text, /^Not After: 2026-12-08T11:00:00.000Z$/m);
+  assert.match(text, /^Action At: 2026-12-08T08:45:00.000Z$/m);
+  const hook = webhookPayload(announce);
+  assert.equal(hook.event, "notice");
+  assert.equal(hook.notAfter, "2026-12-08T11:00:00.000Z");
+  assert.equal(hook.actionAt, "2026-12-08T08:45:00.000Z");
+  assert.equal(webhookPayload(start).actionAt, undefined, "a spot notice has none");
+});
+
+Deno.test("a canceled message says nothing was done, as information", () => {
+  const canceled: Message = {
+    phase: "canceled",
+    notice: maintenanceNotice,
+    context,
+    dryRun: false,
+    plan: [],
+    state: "canceled",
+  };
+  assert.equal(messageTitle(canceled), "Scheduled Maintenance Canceled");
+  assert.equal(
+    messageTitle({ ...canceled, state: "completed" }),
+    "Scheduled Maintenance Completed",
+  );
+  assert.equal(severity(canceled), "info");
+  assert.match(messageText(canceled), /Outcome: canceled before its time; the handler did nothing/);
+  const hook = webhookPayload(canceled);
+  assert.equal(hook.event, "canceled");
+  assert.equal(hook.state, "canceled");
+  assert.equal(hook.result, undefined);
+  assert.equal(sematextPayload(canceled).type, "aws_scheduled_maintenance_canceled");
+  assert.equal(mailContent(canceled).subject, "Scheduled Maintenance Canceled");
+});
+
+Deno.test("a back-in-service message says why, whether the cordon was lifted and what was removed", () => {
+  const returned: Message = {
+    phase: "returned",
+    notice: { ...notice, action: "stop" },
+    context,
+    dryRun: false,
+    plan: [],
+    returned: {
+      why: "rebooted",
+      uncordoned: false,
+      removed: ["taint spot-termination-handler/notice"],
+    },
+  };
+  assert.equal(messageTitle(returned), "Spot Stop: Back in Service");
+  assert.equal(severity(returned), "good");
+  const text = messageText(returned);
+  assert.match(text, /^Why: the node's boot ID changed: the instance is back$/m);
+  assert.match(text, /^Cordon: kept: the node was cordoned before the handler$/m);
+  assert.match(text, /^Removed: taint spot-termination-handler\/notice$/m);
+  const hook = webhookPayload(returned);
+  assert.equal(hook.event, "returned");
+  assert.deepEqual(hook.returned, returned.returned);
+  assert.equal(sematextPayload(returned).type, "aws_spot_instance_terminated_returned");
+  const slack = slackPayload(returned) as { attachments: { color: string }[] };
+  assert.equal(slack.attachments[0].color, "good");
 });

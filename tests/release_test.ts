@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parse } from "yaml";
+import { parse } from "../dev_deps.ts";
 import { CHART_REPOSITORY, IMAGE_REPOSITORY, VERSION } from "../tools/release.ts";
 
 const ROOT = new URL("..", import.meta.url);

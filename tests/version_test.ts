@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../dev_deps.ts";
 import { VERSION as BANNER_VERSION } from "../main.ts";
 import { imageReference, VERSION, withManifestImage } from "../tools/release.ts";
 

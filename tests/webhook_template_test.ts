@@ -6,11 +6,13 @@ import { createNotifier, type Message, validateNotifierEnv } from "../lib/notify
 import { webhookPayload } from "../lib/notify_payloads.ts";
 import {
   compileWebhookTemplate,
+  loadTemplateEngine,
   loadTemplateFile,
   parseWebhookHeaders,
   TEMPLATE_FIELDS,
   TEMPLATE_FILE_LIMIT,
   templateView,
+  usesWebhookTemplate,
   webhookProblems,
   type WebhookTemplate,
 } from "../lib/webhook_template.ts";
@@ -18,6 +20,8 @@ import { demoPods } from "../tools/fake_apiserver.ts";
 import { spawnHandler, withHandler } from "../tools/stack.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
+
+await loadTemplateEngine();
 
 const notice: Notice = {
   id: "spot-interruption:2026-11-25T10:02:00Z",
@@ -421,5 +425,15 @@ Deno.test("e2e: a spot interruption reaches the webhook as a PagerDuty event wit
       assert.match(JSON.parse(outcome.body).payload.summary, /^Spot Termination Result \(prod\)/);
       assert.doesNotMatch(handler.lines.join("\n"), /relay-SECRET|rk-123/);
     },
+  );
+});
+
+Deno.test("the template engine is needed only when a template or template file is set", () => {
+  assert.equal(usesWebhookTemplate({ WEBHOOK_URL: "https://x" }), false);
+  assert.equal(usesWebhookTemplate({ WEBHOOK_TEMPLATE: "  " }), false);
+  assert.equal(usesWebhookTemplate({ WEBHOOK_TEMPLATE: "{}" }), true);
+  assert.equal(
+    usesWebhookTemplate({ WEBHOOK_TEMPLATE_FILE: "/etc/spot-termination-handler/t" }),
+    true,
   );
 });

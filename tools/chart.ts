@@ -1,7 +1,7 @@
 /**
  * Keeps the Helm chart (charts/spot-termination-handler/) and daemonset.yaml in step with the code:
  * the chart's `env` values, their JSON schema and the chart README's value table come from the
- * handler's variable tables (lib/config.ts, lib/notify.ts), and the chart's version, appVersion and
+ * handler's variable tables (lib/config.ts, lib/notify_targets.ts), and the chart's version, appVersion and
  * the manifest's image tag from deno.json's version (tools/release.ts).
  *
  * `deno task chart` rewrites the generated parts; tests/chart_test.ts fails when they are stale.
@@ -9,7 +9,7 @@
  * @module
  */
 
-import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "yaml";
+import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import { VERSION, withManifestImage } from "./release.ts";
@@ -18,13 +18,15 @@ import { VERSION, withManifestImage } from "./release.ts";
 export const CHART_DIR = "charts/spot-termination-handler";
 
 /**
- * Variables the chart does not offer in `env`: the downward API sets the first three, and a pod
- * cannot use a kubeconfig file (the handler may read only the service account token folders).
+ * Variables the chart does not offer in `env`: the downward API sets the first three and
+ * METRICS_ADDRESS (the pod IP, where the probes connect), and a pod cannot use a kubeconfig file
+ * (the handler may read only the service account token folders).
  */
 export const FIXED_VARIABLES: ReadonlySet<string> = new Set([
   "NODE_NAME",
   "POD_NAME",
   "NAMESPACE",
+  "METRICS_ADDRESS",
   "KUBECONFIG",
 ]);
 

@@ -119,6 +119,11 @@ export interface FakeApiServer {
    * through), as a controller's replacement becoming ready would; throws for an unknown pod.
    */
   setPdbBlocks(namespace: string, name: string, blocks: number): void;
+  /**
+   * Change a node's `status.nodeInfo.bootID`, as a reboot or a stop/start of its instance does;
+   * throws for an unknown node.
+   */
+  setBootId(node: string, bootId: string): void;
   /** Make matching requests fail from now on. */
   addFailure(failure: FakeFailure): void;
   close(): Promise<void>;
@@ -990,6 +995,12 @@ export function startFakeApiServer(options: FakeApiServerOptions = {}): FakeApiS
       if (!(blocks >= 0)) throw new RangeError(`setPdbBlocks: blocks must be >= 0, got ${blocks}`);
       if (blocks > 0) pdbBlocks.set(key, blocks);
       else pdbBlocks.delete(key);
+    },
+    setBootId(name, bootId) {
+      const node = nodes.get(name);
+      if (!node) throw new RangeError(`setBootId: no node ${name}`);
+      ((node.status as Obj).nodeInfo as Obj).bootID = bootId;
+      (node.metadata as Obj).resourceVersion = nextVersion();
     },
     addFailure(failure) {
       failures.push({ ...failure, left: failure.times ?? 1 });

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../dev_deps.ts";
 import { DEFAULT_PEERS_DIR } from "./peers/peers.ts";
 import { CHART_DIR } from "./chart.ts";
 

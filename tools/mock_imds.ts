@@ -1,7 +1,8 @@
 /**
  * A stand-in EC2 instance metadata service for tests, the demo and `deno task mock-imds`. It
  * serves the same shapes as amazon-ec2-metadata-mock (AEMM) for the paths the handler reads,
- * supports IMDSv2 tokens (optionally required), and can inject faults: 5xx, hangs, garbage.
+ * supports IMDSv2 tokens (optionally required), and can inject faults: 5xx, hangs, garbage, and
+ * what a hostile stand-in would send (a 100 MB, endless or dripping body; a redirect).
  *
  * Control endpoints on the same server: `POST /__scenario` (JSON {@linkcode MockScenario},
  * replaces the current one), `POST /__expire-tokens`, `POST /__fault` (JSON
@@ -12,6 +13,7 @@
 
 import { parseArgs } from "node:util";
 import type { Identity } from "../lib/imds.ts";
+import { HOSTILE_BODIES, type HostileBody, hostileResponse } from "./hostile_imds.ts";
 
 /** What the mock announces. Times are relative to when the scenario was set. */
 export interface MockScenario {
@@ -42,6 +44,10 @@ export interface MockFault {
   hang?: boolean;
   /** Answer GETs with 200 and a body that is neither valid JSON nor a time. */
   malformed?: boolean;
+  /** Answer (PUT or GET) with 200 and a hostile body: 100 MB, endless, or a slow drip. */
+  body?: HostileBody;
+  /** Answer (PUT or GET) with `307 Temporary Redirect` to this URL, e.g. a token trap's. */
+  redirect?: string;
   /** Affect this many requests, then clear; unlimited when absent. */
   times?: number;
   /** Only this path, relative to `/latest/` (`api/token`, `meta-data/spot/instance-action`). */
@@ -79,7 +85,7 @@ export interface MockImds {
   readonly requests: MockRequest[];
   /** Outstanding tokens now get 401. */
   expireTokens(): void;
-  /** Inject 5xx / hang (until close) / garbage; `null` clears. */
+  /** Inject 5xx / hang (until close) / garbage / hostile bodies / redirects; `null` clears. */
   fault(f: MockFault | null): void;
   close(): Promise<void>;
 }
@@ -212,6 +218,12 @@ function validateFault(value: unknown): MockFault | null {
   if (value.path !== undefined && typeof value.path !== "string") {
     throw new TypeError("fault.path: expected a string");
   }
+  if (value.body !== undefined && !HOSTILE_BODIES.includes(value.body as HostileBody)) {
+    throw new TypeError(`fault.body: expected one of ${HOSTILE_BODIES.join(", ")}`);
+  }
+  if (value.redirect !== undefined && typeof value.redirect !== "string") {
+    throw new TypeError("fault.redirect: expected a URL");
+  }
   return value as MockFault;
 }
 
@@ -248,6 +260,8 @@ export function startMockImds(options: MockImdsOptions = {}): MockImds {
   const tokens = new Map<string, number>();
   const requests: MockRequest[] = [];
   const hanging = new Set<() => void>();
+  // Ends every hostile body still streaming when the mock closes.
+  const closing = new AbortController();
   let scenario: MockScenario = options.scenario ?? {};
   let scenarioSetAt = now();
   let activeFault: { fault: MockFault; remaining: number } | null = null;
@@ -256,7 +270,11 @@ export function startMockImds(options: MockImdsOptions = {}): MockImds {
     if (!activeFault) return undefined;
     const { fault } = activeFault;
     if (fault.path !== undefined && relativePath(fault.path) !== path) return undefined;
-    if (!fault.hang && fault.status === undefined && !(fault.malformed && method === "GET")) {
+    const hostile = fault.body !== undefined || fault.redirect !== undefined;
+    if (
+      !fault.hang && !hostile && fault.status === undefined &&
+      !(fault.malformed && method === "GET")
+    ) {
       return undefined;
     }
     if (--activeFault.remaining <= 0) activeFault = null;
@@ -310,6 +328,10 @@ export function startMockImds(options: MockImdsOptions = {}): MockImds {
     const fault = takeFault(path, req.method);
     if (fault?.hang) return hang();
     if (fault?.status !== undefined) return text(fault.status, `mock IMDS fault ${fault.status}\n`);
+    if (fault?.redirect !== undefined) {
+      return text(307, "Temporary Redirect\n", { location: fault.redirect });
+    }
+    if (fault?.body !== undefined) return hostileResponse(fault.body, closing.signal);
     if (path === "api/token") {
       if (req.method !== "PUT") return text(405, "Method Not Allowed\n");
       const ttl = req.headers.get(TTL_HEADER) ?? "";
@@ -396,6 +418,7 @@ export function startMockImds(options: MockImdsOptions = {}): MockImds {
     },
     async close() {
       activeFault = null;
+      closing.abort();
       for (const release of [...hanging]) release();
       await server.shutdown();
     },

@@ -66,6 +66,22 @@ export const EXAMPLE_RESULT: Message = {
   },
 };
 
+/** The back-in-service message of the generic webhook example: a spot stop whose node came back. */
+export const EXAMPLE_RETURNED: Message = {
+  ...EXAMPLE_START,
+  notice: { ...notice, action: "stop" },
+  phase: "returned",
+  plan: [],
+  returned: {
+    why: "rebooted",
+    uncordoned: true,
+    removed: [
+      "taint spot-termination-handler/notice",
+      "label node.kubernetes.io/exclude-from-external-load-balancers",
+    ],
+  },
+};
+
 /** One example per target: which request it is and its body. */
 export interface PayloadExample {
   target: string;
@@ -116,6 +132,11 @@ export function examplePayloads(): PayloadExample[] {
       request: "POST, JSON",
       body: j(webhookPayload(EXAMPLE_RESULT)),
     },
+    {
+      target: "Generic webhook (returned)",
+      request: "POST, JSON",
+      body: j(webhookPayload(EXAMPLE_RETURNED)),
+    },
   ];
 }
 
@@ -130,6 +151,7 @@ const TARGET_OF_EXAMPLE: Record<string, string> = {
   "E-mail": "email",
   "Generic webhook (notice)": "webhook",
   "Generic webhook (result)": "webhook",
+  "Generic webhook (returned)": "webhook",
 };
 
 /** The page that holds the generated examples, relative to the repository root. */

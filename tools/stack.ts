@@ -30,6 +30,8 @@ export const MAIN_TS: string = fileURLToPath(new URL("../main.ts", import.meta.u
 export interface HandlerProcess {
   /** Every stdout and stderr line so far. */
   readonly lines: string[];
+  /** The handler's process id (for RSS readings in /proc). */
+  readonly pid: number;
   /** Resolves with the first line (past or future) matching `pattern`; rejects after `timeoutMs`. */
   waitForLine(pattern: RegExp, timeoutMs?: number): Promise<string>;
   /** Resolves when the process exits. */
@@ -140,6 +142,7 @@ export function spawnHandler(options: SpawnOptions): HandlerProcess {
   });
   return {
     lines,
+    pid: child.pid,
     status,
     waitForLine(pattern, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {

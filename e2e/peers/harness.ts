@@ -13,7 +13,7 @@ import {
   DescribeAutoScalingInstancesCommand,
 } from "@aws-sdk/client-auto-scaling";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../../dev_deps.ts";
 import { localPermissions } from "../../lib/permissions.ts";
 import { HANDLER_RUNTIME_FLAGS } from "../../lib/runtime_flags.ts";
 import { waitFor } from "../../tools/wait.ts";
@@ -46,6 +46,8 @@ export interface HandlerProcess {
   readonly lines: readonly LogLine[];
   /** Resolve with the first line matching `match`; bounded by `timeoutMs`. */
   waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs: number): Promise<LogLine>;
+  /** Resolves with the exit status when the process ends by itself. */
+  readonly exited: Promise<Deno.CommandStatus>;
   /** Send a signal and wait (bounded) for the exit; SIGKILL after 20 s. */
   stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
 }
@@ -138,6 +140,7 @@ export function startHandler(options: StartHandlerOptions): HandlerProcess {
   return {
     pid: child.pid,
     lines,
+    exited: done,
     waitForLog(match, what, timeoutMs) {
       return waitFor(what, () => {
         const hit = lines.find(match);

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../../dev_deps.ts";
 import { locatePeers } from "../../tools/peers/peers.ts";
 import { MANIFEST_PATH, waitFor } from "./harness.ts";
 

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseAllDocuments } from "yaml";
+import { parseAllDocuments } from "../../dev_deps.ts";
 import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
@@ -51,12 +51,37 @@ import {
 } from "./workloads.ts";
 
 const TAINT_KEY = "spot-termination-handler/notice";
+const LB_LABEL = "node.kubernetes.io/exclude-from-external-load-balancers";
+const MAINTENANCE_KEY = "spot-termination-handler/scheduled-maintenance";
+
+/** `aemm events` arguments for one system-reboot event in `state`, due at `notBefore`. */
+function rebootEvent(state: string, notBefore: number): string[] {
+  return [
+    "events",
+    "-o",
+    "system-reboot",
+    "-t",
+    state,
+    "-b",
+    iso(notBefore),
+    "-a",
+    iso(notBefore + 3_600_000),
+    "-l",
+    iso(notBefore + 7_200_000),
+  ];
+}
+
+/** The handler's record of the maintenance event on the node. */
+function maintenanceRecord(node: NodeState): Record<string, unknown> | undefined {
+  const value = node.metadata.annotations?.[MAINTENANCE_KEY];
+  return value ? JSON.parse(value) : undefined;
+}
 const REPO_ROOT = new URL("../../", import.meta.url).pathname.replace(/\/$/, "");
 const LOG_DIR = `${DEFAULT_PEERS_DIR}/logs/run`;
 
 /** The generic webhook's body (schema version 1), as far as the scenarios read it. */
 interface WebhookEvent {
-  event: "notice" | "result";
+  event: "notice" | "result" | "canceled" | "returned";
   kind: string;
   action: string;
   noticeId: string;
@@ -64,6 +89,10 @@ interface WebhookEvent {
   instanceId: string;
   deadline: string;
   plan: string[];
+  notAfter?: string;
+  actionAt?: string;
+  state?: string;
+  returned?: { why: string; uncordoned: boolean; removed: string[] };
   result?: {
     drained: boolean;
     drain: { status: string; reason?: string } | null;
@@ -121,7 +150,7 @@ function events(sink: WebhookSink): (WebhookEvent & { at: number })[] {
 
 async function waitEvent(
   sink: WebhookSink,
-  event: "notice" | "result",
+  event: WebhookEvent["event"],
   timeoutMs: number,
 ): Promise<WebhookEvent & { at: number }> {
   return await waitFor(`a "${event}" webhook message`, () => {
@@ -152,6 +181,8 @@ interface Scenario {
   owner(kind: "ReplicaSet" | "DaemonSet", name: string, replicas?: number): Promise<Owner>;
   pods(owner: Owner, names: string[], node?: string): Promise<void>;
   getNode(): Promise<NodeState>;
+  /** Set `status.nodeInfo.bootID` as a reboot would (kwok does not); waits until it reads back. */
+  setBootId(id: string): Promise<void>;
 }
 
 interface Shared {
@@ -161,6 +192,17 @@ interface Shared {
   asg: AutoScaling;
   spareNode: string;
   handlerOwner: Owner;
+}
+
+/**
+ * The node once the handler has cordoned it: the start message goes out beside the cordon, not
+ * after it, so a test that has seen the message waits (bounded) for the cordon.
+ */
+async function cordonedNode(s: { getNode(): Promise<NodeState> }): Promise<NodeState> {
+  return await waitFor("the node cordoned", async () => {
+    const node = await s.getNode();
+    return node.spec.unschedulable === true ? node : undefined;
+  }, { timeoutMs: 15_000 });
 }
 
 async function withScenario(
@@ -196,7 +238,7 @@ async function withScenario(
       handlerCount++;
       const metricsPort = freePort();
       const handler = startHandler({
-        kubeconfigPath: shared.kubeconfigPath,
+        kubeconfigPath: extraEnv.KUBECONFIG ?? shared.kubeconfigPath,
         logPath: `${LOG_DIR}/handler-${name}-${handlerCount}.log`,
         env: {
           NODE_NAME: node,
@@ -233,6 +275,13 @@ async function withScenario(
       const state = await api.get<NodeState>(`/api/v1/nodes/${node}`);
       assert.ok(state, `node ${node} exists`);
       return state;
+    },
+    async setBootId(id) {
+      await api.patch(`/api/v1/nodes/${node}/status`, { status: { nodeInfo: { bootID: id } } });
+      await waitFor(`node ${node} bootID ${id}`, async () => {
+        const n = await api.get<NodeState>(`/api/v1/nodes/${node}`);
+        return n?.status?.nodeInfo?.bootID === id;
+      }, { timeoutMs: 10_000 });
     },
   };
   try {
@@ -381,8 +430,7 @@ Deno.test({
             assert.equal(notice.instanceId, instanceId);
             assert.deepEqual(notice.plan, ["cordon", "taint", "drain", "detach-asg"]);
 
-            const node = await s.getNode();
-            assert.equal(node.spec.unschedulable, true, "node cordoned");
+            const node = await cordonedNode(s);
             assert.ok(
               node.spec.taints?.some((x) => x.key === TAINT_KEY && x.effect === "NoSchedule"),
               `taint ${TAINT_KEY} on the node: ${JSON.stringify(node.spec.taints)}`,
@@ -509,8 +557,7 @@ Deno.test({
             assert.equal(notice.kind, "scheduled-maintenance");
             assert.equal(notice.action, "system-reboot");
             assert.deepEqual(notice.plan, ["cordon", "taint", "drain"]);
-            const node = await s.getNode();
-            assert.equal(node.spec.unschedulable, true, "node cordoned");
+            const node = await cordonedNode(s);
 
             const result = await waitEvent(s.sink, "result", 40_000);
             const r = result.result!;
@@ -526,6 +573,122 @@ Deno.test({
             const ds = await getPod(api, s.namespace, "agent-0");
             assert.ok(ds && !ds.metadata.deletionTimestamp, "DaemonSet pod untouched");
             assert.equal(await asg.groupOf(instanceId), "e2e-maintenance", "still in its group");
+          }),
+      );
+
+      await t.step(
+        "a maintenance event hours ahead is announced at once with nothing cordoned, survives a " +
+          "restart without a second announcement, and once canceled is never drained",
+        () =>
+          withScenario(shared, "announce", async (s) => {
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(worker, ["worker-0"]);
+            const notBefore = Date.now() + 2 * 3_600_000;
+            const active = await s.startAemm({ command: rebootEvent("active", notBefore) });
+            const first = s.startHandler(active);
+            const notice = await waitEvent(s.sink, "notice", 40_000);
+            assert.equal(notice.kind, "scheduled-maintenance");
+            assert.equal(notice.action, "system-reboot");
+            assert.equal(
+              notice.actionAt,
+              new Date(notBefore - 15 * 60_000).toISOString()
+                .replace(/\.\d{3}Z$/, ".000Z"),
+            );
+            await waitFor("the event marked announced on the node", async () => {
+              return maintenanceRecord(await s.getNode())?.phase === "announced";
+            }, { timeoutMs: 15_000 });
+            const node = await s.getNode();
+            assert.notEqual(node.spec.unschedulable, true, "not cordoned hours ahead");
+            assert.ok(!node.spec.taints?.some((x) => x.key === TAINT_KEY), "not tainted");
+            await first.stop();
+
+            const again = s.startHandler(active);
+            await again.waitForLog(
+              (l) => l.msg === "maintenance announced; cordon and drain begin at its action time",
+              "the restarted handler re-arming the event",
+              30_000,
+            );
+            await again.stop();
+            assert.deepEqual(events(s.sink).map((e) => e.event), ["notice"], "announced once");
+
+            await active.stop();
+            const canceled = await s.startAemm({ command: rebootEvent("canceled", notBefore) });
+            s.startHandler(canceled);
+            const told = await waitEvent(s.sink, "canceled", 40_000);
+            assert.equal(told.state, "canceled");
+            assert.equal(told.noticeId, notice.noticeId);
+            await waitFor("the event marked canceled on the node", async () => {
+              return maintenanceRecord(await s.getNode())?.phase === "canceled";
+            }, { timeoutMs: 15_000 });
+            const after = await s.getNode();
+            assert.notEqual(after.spec.unschedulable, true, "never cordoned");
+            const pod = await getPod(api, s.namespace, "worker-0");
+            assert.ok(pod && !pod.metadata.deletionTimestamp, "never drained");
+          }),
+      );
+
+      await t.step(
+        "a maintenance event inside its lead cordons with the load-balancer label; completed " +
+          "with a new boot ID, the node is uncordoned, untainted and unlabelled",
+        () =>
+          withScenario(shared, "return", async (s) => {
+            const worker = await s.owner("ReplicaSet", "worker", 1);
+            await s.pods(worker, ["worker-0"]);
+            await s.setBootId("boot-before");
+            const notBefore = Date.now() + 60_000;
+            const active = await s.startAemm({ command: rebootEvent("active", notBefore) });
+            const handler = s.startHandler(active);
+            await waitEvent(s.sink, "result", 60_000);
+            const drained = await s.getNode();
+            assert.equal(drained.spec.unschedulable, true, "cordoned");
+            assert.equal(drained.metadata.labels?.[LB_LABEL], "true", "LB exclusion label set");
+            await waitFor("the event marked done on the node", async () => {
+              return maintenanceRecord(await s.getNode())?.phase === "done";
+            }, { timeoutMs: 15_000 });
+            const record = maintenanceRecord(await s.getNode())!;
+            assert.equal(record.bootId, "boot-before");
+            assert.equal(record.lbLabelAdded, true);
+            await handler.stop();
+            await active.stop();
+
+            await s.setBootId("boot-after");
+            const completed = await s.startAemm({ command: rebootEvent("completed", notBefore) });
+            s.startHandler(completed);
+            const back = await waitEvent(s.sink, "returned", 40_000);
+            assert.equal(back.returned?.uncordoned, true);
+            const node = await s.getNode();
+            assert.notEqual(node.spec.unschedulable, true, "uncordoned");
+            assert.ok(!node.spec.taints?.some((x) => x.key === TAINT_KEY), "taint removed");
+            assert.equal(node.metadata.labels?.[LB_LABEL], undefined, "label removed");
+            assert.equal(maintenanceRecord(node)?.phase, "returned");
+          }),
+      );
+
+      await t.step(
+        "a node someone else cordoned stays cordoned when it comes back",
+        () =>
+          withScenario(shared, "theirs", async (s) => {
+            await s.setBootId("boot-before");
+            await api.patch(`/api/v1/nodes/${s.node}`, { spec: { unschedulable: true } });
+            const notBefore = Date.now() + 60_000;
+            const active = await s.startAemm({ command: rebootEvent("active", notBefore) });
+            const handler = s.startHandler(active);
+            await waitEvent(s.sink, "result", 60_000);
+            await waitFor("the event marked done on the node", async () => {
+              return maintenanceRecord(await s.getNode())?.phase === "done";
+            }, { timeoutMs: 15_000 });
+            assert.equal(maintenanceRecord(await s.getNode())!.wasUnschedulable, true);
+            await handler.stop();
+            await active.stop();
+
+            await s.setBootId("boot-after");
+            const completed = await s.startAemm({ command: rebootEvent("completed", notBefore) });
+            s.startHandler(completed);
+            const back = await waitEvent(s.sink, "returned", 40_000);
+            assert.equal(back.returned?.uncordoned, false);
+            const node = await s.getNode();
+            assert.equal(node.spec.unschedulable, true, "left cordoned");
+            assert.ok(!node.spec.taints?.some((x) => x.key === TAINT_KEY), "our taint removed");
           }),
       );
 
@@ -610,7 +773,7 @@ Deno.test({
             const notice = await waitEvent(s.sink, "notice", 40_000);
             assert.equal(notice.kind, "spot-interruption");
             assert.equal(notice.instanceId, instanceId);
-            assert.equal((await s.getNode()).spec.unschedulable, true, "node cordoned");
+            await cordonedNode(s);
             const result = await waitEvent(s.sink, "result", 40_000);
             assert.deepEqual(result.result?.evicted, [`${s.namespace}/worker-0`]);
             assert.equal(result.result?.asg?.status, "detached");
@@ -645,7 +808,17 @@ Deno.test({
                 AWS_EC2_METADATA_SERVICE_ENDPOINT: aemm.url,
               },
             });
-            const status = await check.stop();
+            let timer: ReturnType<typeof setTimeout> | undefined;
+            const status = await Promise.race([
+              check.exited,
+              new Promise<never>((_, reject) => {
+                timer = setTimeout(() =>
+                  reject(new Error("--check still running after 30 s")), 30_000);
+              }),
+            ]).finally(() => {
+              clearTimeout(timer);
+              return check.stop();
+            });
             const text = check.lines.map((l) =>
               l.raw
             ).join("\n");
@@ -655,7 +828,9 @@ Deno.test({
 
             const handler = s.startHandler(aemm, { KUBECONFIG: narrowKubeconfig });
             await waitFor("/readyz 503 naming rbac", async () => {
-              const res = await fetch(handler.readyz).catch(() => undefined);
+              const res = await fetch(handler.readyz).catch(() =>
+                undefined
+              );
               const body = await res?.text();
               return res?.status === 503 && /rbac/.test(body ?? "") ? body : undefined;
             }, { timeoutMs: 20_000 });

@@ -21,9 +21,13 @@ export interface PodState {
 
 /** The parts of a Node the scenarios look at. */
 export interface NodeState {
-  metadata: { name: string; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+  };
   spec: { unschedulable?: boolean; taints?: { key: string; value?: string; effect: string }[] };
-  status?: { conditions?: { type: string; status: string }[] };
+  status?: { conditions?: { type: string; status: string }[]; nodeInfo?: { bootID?: string } };
 }
 
 /** A controller object (ReplicaSet, DaemonSet) pods can point at. */

@@ -1,0 +1,37 @@
+import assert from "node:assert/strict";
+import { fileURLToPath } from "node:url";
+import { validateNotifierEnv } from "../lib/notify_targets.ts";
+
+/** The local modules `entry` loads, as paths relative to `lib/`. */
+async function libModules(entry: string): Promise<string[]> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", fileURLToPath(new URL(entry, import.meta.url))],
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  assert.ok(output.success, "deno info failed");
+  const info = JSON.parse(new TextDecoder().decode(output.stdout));
+  return info.modules.map((m: { specifier: string }) => m.specifier)
+    .filter((s: string) => s.startsWith("file:") && s.includes("/lib/"))
+    .map((s: string) => s.slice(s.lastIndexOf("/lib/") + 5));
+}
+
+Deno.test("config checks notifier settings without loading the delivery code or SMTP client", async () => {
+  const modules = await libModules("../lib/config.ts");
+  assert.ok(modules.includes("notify_targets.ts"), modules.join(", "));
+  for (const delivery of ["notify.ts", "smtp.ts", "scrub.ts"]) {
+    assert.ok(!modules.includes(delivery), `config.ts loads ${delivery}`);
+  }
+});
+
+Deno.test("an SMTP URL is checked by the client's own parser, without echoing the password", () => {
+  const problems = validateNotifierEnv({
+    SMTP_URL: "http://bot:hunter22@mail.example.com",
+    EMAIL_TO: "ops@example.com",
+  });
+  assert.deepEqual(problems, ["SMTP_URL: scheme must be smtp: or smtps:"]);
+  assert.deepEqual(
+    validateNotifierEnv({ SMTP_URL: "smtp://bot@mail.example.com", EMAIL_TO: "ops@example.com" }),
+    ["SMTP_URL: user name without password"],
+  );
+});
