@@ -49,6 +49,7 @@ export function v8FlagsArgs(v8Flags: readonly string[]): string[] {
  *
  * @example
  * ```ts
+ * import { HANDLER_PERMISSIONS } from "./permissions.ts";
  * const cmd = ["deno", "run", ...HANDLER_PERMISSIONS, ...HANDLER_RUNTIME_FLAGS, "main.ts"];
  * ```
  */

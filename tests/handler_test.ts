@@ -305,7 +305,7 @@ Deno.test("handler starts loading the full client at a rebalance recommendation,
     notifier: fakeNotifier().notifier,
     identity: () => Promise.reject(new Error("no IMDS here")),
     logger: createMemoryLogger(),
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
   const report = await handler.handle(notice("rebalance-recommendation", "rebalance"));
   assert.deepEqual(report, {});
   assert.equal(order[0], "kube", `the import starts first: ${order}`);
@@ -328,7 +328,7 @@ Deno.test("handler does not load the full client before the cordon of a spot not
     notifier: s.notifier,
     identity: () => Promise.reject(new Error("no IMDS here")),
     logger: createMemoryLogger(),
-  }, { nodeName: "n1", dryRun: false, rebalanceAction: "notify", detachAsg: false });
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
   await handler.handle(notice());
   assert.equal(order[0], "kubeCore", `the cordon's small client comes first: ${order}`);
   assert.ok(order.includes("kube"), "the drain loads the full client");
