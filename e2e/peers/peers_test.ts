@@ -557,7 +557,7 @@ Deno.test({
             assert.equal(notice.kind, "scheduled-maintenance");
             assert.equal(notice.action, "system-reboot");
             assert.deepEqual(notice.plan, ["cordon", "taint", "drain"]);
-            const node = await cordonedNode(s);
+            await cordonedNode(s);
 
             const result = await waitEvent(s.sink, "result", 40_000);
             const r = result.result!;
