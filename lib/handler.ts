@@ -171,6 +171,28 @@ export function annotationKey(kind: Notice["kind"]): string {
   return `${ANNOTATION_PREFIX}/${kind}`;
 }
 
+/**
+ * Send one message to every target; one `warn` names the targets it did not reach. Never
+ * rejects: a message is never a reason to stop handling a notice.
+ *
+ * @example
+ * ```ts
+ * import { sendMessage } from "./handler.ts";
+ * declare const notifier: import("./notify.ts").Notifier;
+ * declare const logger: import("./log.ts").Logger;
+ * declare const message: import("./notify.ts").Message;
+ * await sendMessage(notifier, logger, message);
+ * ```
+ */
+export async function sendMessage(notifier: Notifier, logger: Logger, msg: Message): Promise<void> {
+  if (notifier.targets.length === 0) return;
+  const outcomes = await notifier.send(msg);
+  const failed = outcomes.filter((o) => !o.ok).map((o) => o.target);
+  if (failed.length > 0) {
+    logger.warn(`${msg.phase} message not delivered to every target`, { failed });
+  }
+}
+
 /** Parse an annotation value; anything unreadable counts as "not handled". */
 export function parseHandledState(value: string | undefined): HandledState | undefined {
   if (!value) return undefined;
@@ -266,14 +288,7 @@ export function createHandler(deps: HandlerDeps, options: HandlerOptions): Handl
     }
   }
 
-  async function send(msg: Message): Promise<void> {
-    if (deps.notifier.targets.length === 0) return;
-    const outcomes = await deps.notifier.send(msg);
-    const failed = outcomes.filter((o) => !o.ok).map((o) => o.target);
-    if (failed.length > 0) {
-      logger.warn(`${msg.phase} message not delivered to every target`, { failed });
-    }
-  }
+  const send = (msg: Message) => sendMessage(deps.notifier, logger, msg);
 
   /** One `error` line for a permanent failure, naming the fix; counted by kind and step. */
   function permanent(step: string, error: unknown, context: { verb: string; resource: string }) {

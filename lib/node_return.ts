@@ -16,6 +16,7 @@ import {
   type HandledState,
   LB_EXCLUSION_LABEL,
   parseHandledState,
+  sendMessage,
   TAINT_KEY,
 } from "./handler.ts";
 import type { Identity } from "./imds.ts";
@@ -230,14 +231,7 @@ export function createNodeReturn(deps: NodeReturnDeps, options: NodeReturnOption
     };
   }
 
-  async function send(msg: Message): Promise<void> {
-    if (deps.notifier.targets.length === 0) return;
-    const outcomes = await deps.notifier.send(msg);
-    const failed = outcomes.filter((o) => !o.ok).map((o) => o.target);
-    if (failed.length > 0) {
-      logger.warn(`${msg.phase} message not delivered to every target`, { failed });
-    }
-  }
+  const send = (msg: Message) => sendMessage(deps.notifier, logger, msg);
 
   function marked(state: HandledState, phase: HandledState["phase"]): string {
     return JSON.stringify({ ...state, phase, at: now().toISOString() });
