@@ -124,6 +124,30 @@ const DRAINED: DrainResult = {
   skipped: [{ pod: "kube-system/ds-1", reason: "DaemonSet" }],
 };
 
+/**
+ * A handler over fakes for the tests that replace one dependency: the fake node's API, a
+ * drainer that must not run, one webhook target, no IMDS; `deps` and `options` override.
+ */
+function bareHandler(deps: Partial<HandlerDeps> = {}, options: Partial<HandlerOptions> = {}) {
+  const k = fakeKube();
+  const n = fakeNotifier();
+  const logger = createMemoryLogger();
+  const metrics = createMetrics();
+  const handler = createHandler({
+    kubeCore: () => Promise.resolve(k.kube),
+    kube: () => Promise.resolve(k.kube),
+    drainer: () => {
+      throw new Error("must not drain");
+    },
+    notifier: n.notifier,
+    identity: () => Promise.reject(new Error("IMDS down")),
+    logger,
+    metrics,
+    ...deps,
+  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false, ...options });
+  return { handler, ...k, ...n, logger, metrics };
+}
+
 function setup(
   options: Partial<HandlerOptions> = {},
   kubeOptions: Parameters<typeof fakeKube>[0] = {},
@@ -394,27 +418,19 @@ Deno.test("handler still drains and notifies when the cordon never succeeds", as
 });
 
 Deno.test("handler notifies even when the Kubernetes API cannot be reached", async () => {
-  const n = fakeNotifier();
-  const logger = createMemoryLogger();
   let t = NOW.getTime();
-  const handler = createHandler({
+  const { handler, sent, logger } = bareHandler({
     kubeCore: () => Promise.reject(new Error("connect ECONNREFUSED")),
     kube: () => Promise.reject(new Error("connect ECONNREFUSED")),
-    drainer: () => {
-      throw new Error("must not drain without an API");
-    },
-    notifier: n.notifier,
-    identity: () => Promise.reject(new Error("IMDS down")),
-    logger,
     now: () => new Date(t),
     sleep: (ms) => {
       t += ms;
       return Promise.resolve();
     },
-  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
+  });
   const report = await handler.handle(notice());
-  assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
-  assert.equal(n.sent[0].context.instanceId, "unknown");
+  assert.deepEqual(sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(sent[0].context.instanceId, "unknown");
   assert.equal(report!.drain!.status, "not-run");
   assert.equal(report!.drain!.status === "not-run" && report!.drain!.reason, "api-unreachable");
   assert.ok(logger.lines.some((l) => l.includes("Kubernetes API unreachable")));
@@ -436,23 +452,16 @@ Deno.test("handler settled waits for notices in flight", async () => {
 });
 
 Deno.test("handler reports a failed detach when the detacher cannot be created", async () => {
-  const n = fakeNotifier();
-  const k = fakeKube();
-  const handler = createHandler({
-    kubeCore: () => Promise.resolve(k.kube),
-    kube: () => Promise.resolve(k.kube),
+  const { handler, sent } = bareHandler({
     drainer: () => ({ drain: () => Promise.resolve(DRAINED) }),
     asg: () => {
       throw new TypeError('AWS_REGION: "unknown" is not a region');
     },
-    notifier: n.notifier,
-    identity: () => Promise.reject(new Error("IMDS down")),
-    logger: createMemoryLogger(),
-  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: true });
+  }, { detachAsg: true });
   const report = await handler.handle(notice());
   assert.equal(report!.asg!.status, "failed");
   assert.match(report!.asg!.message!, /region/);
-  assert.deepEqual(n.sent.map((m) => m.phase), ["start", "result"]);
+  assert.deepEqual(sent.map((m) => m.phase), ["start", "result"]);
 });
 
 Deno.test("handler sends the start message and detaches while the Kubernetes API hangs", async () => {
@@ -522,35 +531,25 @@ for (
   ] as const
 ) {
   Deno.test(`handler reports the drain as not run (${reason}) when listing pods fails with ${status}`, async () => {
-    const k = fakeKube();
-    const n = fakeNotifier();
-    const logger = createMemoryLogger();
-    const metrics = createMetrics();
     let lists = 0;
-    const handler = createHandler({
-      kubeCore: () => Promise.resolve(k.kube),
-      kube: () => Promise.resolve(k.kube),
+    const { handler, sent, node, logger } = bareHandler({
       drainer: () => ({
         drain: () => {
           lists++;
           return Promise.reject(new KubeError(`list pods on node n1: ${status}`, { status }));
         },
       }),
-      notifier: n.notifier,
-      identity: () => Promise.reject(new Error("IMDS down")),
-      logger,
-      metrics,
-    }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
+    });
     const report = await handler.handle(notice());
     assert.equal(lists, 1);
     assert.deepEqual(
       report!.drain!.status === "not-run" ? report!.drain!.reason : report!.drain!.status,
       reason,
     );
-    const result = n.sent.find((m) => m.phase === "result");
+    const result = sent.find((m) => m.phase === "result");
     assert.ok(result, "a result message is sent");
     assert.equal(
-      JSON.parse(k.node.annotations[annotationKey("spot-interruption")]).phase,
+      JSON.parse(node.annotations[annotationKey("spot-interruption")]).phase,
       "failed",
       "a restart does not redo it blindly",
     );
@@ -711,12 +710,7 @@ Deno.test("handler acts at once on a maintenance event already inside its lead",
 });
 
 Deno.test("handler names the missing pods/eviction grant once when the API forbids evictions", async () => {
-  const k = fakeKube();
-  const n = fakeNotifier();
-  const logger = createMemoryLogger();
-  const handler = createHandler({
-    kubeCore: () => Promise.resolve(k.kube),
-    kube: () => Promise.resolve(k.kube),
+  const { handler, logger } = bareHandler({
     drainer: () => ({
       drain: () =>
         Promise.resolve({
@@ -729,10 +723,7 @@ Deno.test("handler names the missing pods/eviction grant once when the API forbi
           skipped: [],
         }),
     }),
-    notifier: n.notifier,
-    identity: () => Promise.reject(new Error("IMDS down")),
-    logger,
-  }, { nodeName: "n1", dryRun: false, actions: DEFAULT_ACTIONS, detachAsg: false });
+  });
   const report = await handler.handle(notice());
   assert.equal(report!.drain!.status, "partial");
   const lines = logger.lines.filter((l) => l.includes("evict pods failed for good"));
