@@ -205,6 +205,29 @@ async function cordonedNode(s: { getNode(): Promise<NodeState> }): Promise<NodeS
   }, { timeoutMs: 15_000 });
 }
 
+/** Wait (bounded) until the node's annotation marks the maintenance event handled. */
+async function eventDone(s: Scenario): Promise<void> {
+  await waitFor("the event marked done on the node", async () => {
+    return maintenanceRecord(await s.getNode())?.phase === "done";
+  }, { timeoutMs: 15_000 });
+}
+
+/**
+ * The machine reboots: the running handler and its AEMM stop, the node gets a new boot ID, and a
+ * new handler sees the event completed; resolves with its "returned" message.
+ */
+async function rebootAndReturn(
+  s: Scenario,
+  running: Array<{ stop(): Promise<unknown> }>,
+  notBefore: number,
+): Promise<WebhookEvent & { at: number }> {
+  for (const process of running) await process.stop();
+  await s.setBootId("boot-after");
+  const completed = await s.startAemm({ command: rebootEvent("completed", notBefore) });
+  s.startHandler(completed);
+  return await waitEvent(s.sink, "returned", 40_000);
+}
+
 async function withScenario(
   shared: Shared,
   name: string,
@@ -642,19 +665,11 @@ Deno.test({
             const drained = await s.getNode();
             assert.equal(drained.spec.unschedulable, true, "cordoned");
             assert.equal(drained.metadata.labels?.[LB_LABEL], "true", "LB exclusion label set");
-            await waitFor("the event marked done on the node", async () => {
-              return maintenanceRecord(await s.getNode())?.phase === "done";
-            }, { timeoutMs: 15_000 });
+            await eventDone(s);
             const record = maintenanceRecord(await s.getNode())!;
             assert.equal(record.bootId, "boot-before");
             assert.equal(record.lbLabelAdded, true);
-            await handler.stop();
-            await active.stop();
-
-            await s.setBootId("boot-after");
-            const completed = await s.startAemm({ command: rebootEvent("completed", notBefore) });
-            s.startHandler(completed);
-            const back = await waitEvent(s.sink, "returned", 40_000);
+            const back = await rebootAndReturn(s, [handler, active], notBefore);
             assert.equal(back.returned?.uncordoned, true);
             const node = await s.getNode();
             assert.notEqual(node.spec.unschedulable, true, "uncordoned");
@@ -674,17 +689,9 @@ Deno.test({
             const active = await s.startAemm({ command: rebootEvent("active", notBefore) });
             const handler = s.startHandler(active);
             await waitEvent(s.sink, "result", 60_000);
-            await waitFor("the event marked done on the node", async () => {
-              return maintenanceRecord(await s.getNode())?.phase === "done";
-            }, { timeoutMs: 15_000 });
+            await eventDone(s);
             assert.equal(maintenanceRecord(await s.getNode())!.wasUnschedulable, true);
-            await handler.stop();
-            await active.stop();
-
-            await s.setBootId("boot-after");
-            const completed = await s.startAemm({ command: rebootEvent("completed", notBefore) });
-            s.startHandler(completed);
-            const back = await waitEvent(s.sink, "returned", 40_000);
+            const back = await rebootAndReturn(s, [handler, active], notBefore);
             assert.equal(back.returned?.uncordoned, false);
             const node = await s.getNode();
             assert.equal(node.spec.unschedulable, true, "left cordoned");
