@@ -1,3 +1,4 @@
+// deno-lint-ignore-file house/max-file-lines house/max-function-lines -- DEBT(issue 14): split, then drop this line
 /**
  * The environment contract: raw env → one fully defaulted, typed {@linkcode Config}. Every problem
  * is collected so an operator fixes a manifest in one round trip, not one variable per crash.

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * The IMDS poll loop: each notice source is asked on its own schedule (spot every poll interval,
  * the slow sources less often), what it says is parsed into typed {@linkcode Notice}s with stable

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file house/max-file-lines house/max-function-lines -- DEBT(issue 14): split, then drop this line
 /**
  * The end of a notice: a maintenance event that completes or is canceled before its time is
  * cancelled (its timer dropped, a `canceled` message), and a node the handler cordoned that comes

@@ -1,3 +1,4 @@
+// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * Notification delivery: one message to every enabled target at once (lib/notify_targets.ts
  * says which and how), each attempt bounded by a timeout, with bounded retries; a result
