@@ -1,0 +1,49 @@
+import assert from "node:assert/strict";
+import { MAX_FILE_LINES, MAX_FUNCTION_LINES, plugin } from "../tools/lint/house.ts";
+
+const body = (lines: number) => Array.from({ length: lines }, (_, i) => `  f(${i});`).join("\n");
+const fn = (total: number) => `export function g() {\n${body(total - 2)}\n}\n`;
+
+// Files that need not exist: the rules only look at the path, and the source is given here.
+const at = (dir: string, name: string) => `${dir}/${name}`;
+
+function messages(file: string, source: string): string[] {
+  return Deno.lint.runPlugin(plugin, file, source).map((d) => `${d.id}: ${d.message}`);
+}
+
+Deno.test("max-function-lines passes a function of exactly the limit and reports one line over", () => {
+  assert.deepEqual(messages(at("lib", "x.ts"), fn(MAX_FUNCTION_LINES)), []);
+  assert.deepEqual(messages(at("lib", "x.ts"), fn(MAX_FUNCTION_LINES + 1)), [
+    `house/max-function-lines: function is ${
+      MAX_FUNCTION_LINES + 1
+    } lines long (at most ${MAX_FUNCTION_LINES})`,
+  ]);
+});
+
+Deno.test("max-function-lines measures arrows and closures inside a factory too", () => {
+  const arrow = `export const h = () => {\n${body(MAX_FUNCTION_LINES)}\n};\n`;
+  assert.equal(messages("main.ts", arrow).length, 1);
+  const inner = `export function outer() {\n  return { m() {\n${
+    body(MAX_FUNCTION_LINES)
+  }\n  } };\n}\n`;
+  // The factory and its method both run over: a closure is as long as everything inside it.
+  assert.equal(messages(at("lib", "y.ts"), inner).length, 2);
+});
+
+Deno.test("the size rules hold lib/, main.ts and the stand-in API server, not tests", () => {
+  assert.equal(
+    messages(at("tools", "fake_apiserver_routes.ts"), fn(MAX_FUNCTION_LINES + 5)).length,
+    1,
+  );
+  assert.deepEqual(messages(at("tests", "x_test.ts"), fn(MAX_FUNCTION_LINES + 5)), []);
+  assert.deepEqual(messages(at("bench", "run.ts"), fn(MAX_FUNCTION_LINES + 5)), []);
+});
+
+Deno.test("max-file-lines reports a lib/ file over the limit, once", () => {
+  const lines = (n: number) => Array.from({ length: n }, (_, i) => `export const a${i} = ${i};`);
+  assert.deepEqual(messages(at("lib", "z.ts"), lines(MAX_FILE_LINES).join("\n") + "\n"), []);
+  assert.deepEqual(messages(at("lib", "z.ts"), lines(MAX_FILE_LINES + 1).join("\n") + "\n"), [
+    `house/max-file-lines: file is ${MAX_FILE_LINES + 1} lines long (at most ${MAX_FILE_LINES})`,
+  ]);
+  assert.deepEqual(messages(at("tools", "z.ts"), lines(MAX_FILE_LINES + 1).join("\n")), []);
+});
