@@ -6,7 +6,8 @@
  * @module
  */
 
-import { DEMO_HANDLER_POD, type FakePod, manyPods } from "../tools/fake_apiserver.ts";
+import { DEMO_HANDLER_POD, manyPods } from "../tools/fake_apiserver.ts";
+import type { FakePod } from "../tools/fake_apiserver_store.ts";
 
 /** A pod placed on a node, as the Kubernetes API stand-in takes it. */
 export type NodePod = FakePod & { nodeName: string };

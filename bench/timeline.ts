@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ApiRequestRecord } from "../tools/fake_apiserver.ts";
+import type { ApiRequestRecord } from "../tools/fake_apiserver_store.ts";
 
 /** Instants (epoch ms, at the API) of one drain, and how many requests it took. */
 export interface ApiTimeline {

@@ -27,7 +27,7 @@ import {
   soakStats,
   type SoakSubject,
 } from "../bench/soak.ts";
-import type { ApiRequestRecord } from "../tools/fake_apiserver.ts";
+import type { ApiRequestRecord } from "../tools/fake_apiserver_store.ts";
 
 const MIB = 1_048_576;
 

@@ -7,7 +7,8 @@
  * not run; transient ones keep retrying.
  */
 import assert from "node:assert/strict";
-import { DEMO_HANDLER_POD, demoPods, type FakeFailure } from "../tools/fake_apiserver.ts";
+import { DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
+import type { FakeFailure } from "../tools/fake_apiserver_store.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
 import {
   type HandlerProcess,

@@ -10,7 +10,8 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "../dev_deps.ts";
-import { type ApiRequestRecord, DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
+import { DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
+import type { ApiRequestRecord } from "../tools/fake_apiserver_store.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
