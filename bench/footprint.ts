@@ -8,7 +8,8 @@
  */
 
 import { freePort } from "../tools/peers/peers.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack } from "../tools/stack.ts";
 import { sleep } from "../tools/wait.ts";
 import { BENCH_NODE } from "./handler_run.ts";
 import { cpuPercent, findPid, type ProcessSample, sampleProcess } from "./procfs.ts";

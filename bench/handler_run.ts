@@ -8,7 +8,8 @@
  */
 
 import type { MockRequest } from "../tools/mock_imds.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack } from "../tools/stack.ts";
 import { HANDLER_POD, type NodePod } from "./pods.ts";
 import { findPid, type MemoryStatus, sampleProcess } from "./procfs.ts";
 import { type ApiTimeline, apiTimeline, logTime } from "./timeline.ts";

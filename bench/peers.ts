@@ -13,7 +13,8 @@
  * @module
  */
 
-import { FAKE_AWS_ENV, startHandler } from "../e2e/peers/harness.ts";
+import { FAKE_AWS_ENV } from "../e2e/peers/harness.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
 import {
   createNamespace,
   createNode,
@@ -275,8 +276,8 @@ export interface Running {
 export function startOurs(
   options: { node: string; aemm: Aemm; kubeconfigPath: string; logPath: string },
 ): Running {
-  const handler = startHandler({
-    kubeconfigPath: options.kubeconfigPath,
+  const handler = spawnHandler({
+    kubeconfig: options.kubeconfigPath,
     logPath: options.logPath,
     env: {
       NODE_NAME: options.node,
@@ -295,7 +296,7 @@ export function startOurs(
     async stop() {
       await handler.stop();
     },
-    tail: () => handler.lines.slice(-8).map((l) => l.raw).join("\n"),
+    tail: () => handler.lines.slice(-8).join("\n"),
   };
 }
 

@@ -17,7 +17,8 @@
  */
 
 import { fileURLToPath } from "node:url";
-import { spawnHandler, type Stack, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { type Stack, startStack } from "../tools/stack.ts";
 import {
   DEFAULT_PEERS_DIR,
   freePort,

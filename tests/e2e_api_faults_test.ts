@@ -10,13 +10,8 @@ import assert from "node:assert/strict";
 import { DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
 import type { FakeFailure } from "../tools/fake_apiserver_store.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
-import {
-  type HandlerProcess,
-  spawnHandler,
-  type Stack,
-  startStack,
-  withHandler,
-} from "../tools/stack.ts";
+import { type HandlerProcess, spawnHandler } from "../tools/handler_process.ts";
+import { type Stack, startStack, withHandler } from "../tools/stack.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";

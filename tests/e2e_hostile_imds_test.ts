@@ -9,7 +9,8 @@ import { findPid, sampleProcess } from "../bench/procfs.ts";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { startTokenTrap } from "../tools/hostile_imds.ts";
 import { NOTICE_PATHS } from "../lib/monitor.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack } from "../tools/stack.ts";
 import { waitFor } from "../tools/wait.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";

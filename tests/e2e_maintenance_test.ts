@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { type MockMaintenanceEvent, sampleMaintenanceEvent } from "../tools/mock_imds.ts";
-import { type HandlerProcess, spawnHandler, type Stack, startStack } from "../tools/stack.ts";
+import { type HandlerProcess, spawnHandler } from "../tools/handler_process.ts";
+import { type Stack, startStack } from "../tools/stack.ts";
 import { waitFor } from "../tools/wait.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 

@@ -12,7 +12,8 @@ import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "../dev_deps.ts";
 import { DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
 import type { ApiRequestRecord } from "../tools/fake_apiserver_store.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack } from "../tools/stack.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const NODE = "ip-10-0-1-23.ec2.internal";

@@ -5,7 +5,8 @@
 import assert from "node:assert/strict";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
-import { spawnHandler, startStack, withHandler } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack, withHandler } from "../tools/stack.ts";
 import { waitFor } from "../tools/wait.ts";
 import type { WebhookEventV1 } from "../lib/notify.ts";
 

@@ -7,7 +7,8 @@
  */
 import assert from "node:assert/strict";
 import { demoPods } from "../tools/fake_apiserver.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack } from "../tools/stack.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 const SECRETS = [

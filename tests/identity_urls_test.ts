@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import type { Identity, Imds, ImdsResponse } from "../lib/imds.ts";
 import { identityWithUrls } from "../lib/identity_urls.ts";
 import { DEFAULT_IDENTITY } from "../tools/mock_imds.ts";
-import { spawnHandler, startStack } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { startStack } from "../tools/stack.ts";
 
 const FROM_IMDS: Record<string, string> = {
   "meta-data/instance-id": "i-from-imds",

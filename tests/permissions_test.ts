@@ -14,7 +14,7 @@ import {
   TOKEN_DIRS,
 } from "../lib/permissions.ts";
 import { HANDLER_RUNTIME_FLAGS, HANDLER_V8_FLAGS, v8FlagsArgs } from "../lib/runtime_flags.ts";
-import { nonPermissionFlags } from "../tools/stack.ts";
+import { nonPermissionFlags } from "../tools/handler_process.ts";
 
 const ROOT = fileURLToPath(new URL("../", import.meta.url));
 const read = (path: string) => Deno.readTextFileSync(`${ROOT}${path}`);
@@ -243,12 +243,12 @@ Deno.test("the start task runs main.ts with exactly HANDLER_PERMISSIONS", () => 
   assert.equal(runs[0].at(-1), "main.ts");
 });
 
-Deno.test("the end-to-end stack runs main.ts with localPermissions and no other flags", () => {
-  const source = read("tools/stack.ts");
+Deno.test("the handler subprocess runs main.ts with localPermissions and no other permission flags", () => {
+  const source = read("tools/handler_process.ts");
   assert.match(source, /import \{ localPermissions \} from "\.\.\/lib\/permissions\.ts";/);
   assert.match(
     source,
-    /args: \[\s*"run",\s*\.\.\.localPermissions\(options\.kubeconfig\),\s*\.\.\.nonPermissionFlags\(options\.runtimeFlags \?\? HANDLER_RUNTIME_FLAGS\),\s*\.\.\.nonPermissionFlags\(options\.denoFlags\),\s*MAIN_TS,/,
+    /args: \[\s*"run",\s*"--quiet",\s*"--no-prompt",\s*\.\.\.localPermissions\(options\.kubeconfig\),\s*\.\.\.nonPermissionFlags\(options\.runtimeFlags \?\? HANDLER_RUNTIME_FLAGS\),\s*\.\.\.nonPermissionFlags\(options\.denoFlags\),\s*MAIN_TS,/,
     "spawnHandler passes localPermissions to deno run",
   );
   assert.doesNotMatch(
@@ -380,21 +380,28 @@ Deno.test("the start task runs main.ts with exactly HANDLER_RUNTIME_FLAGS", () =
   assert.deepEqual(v8FlagWords(run), [...HANDLER_RUNTIME_FLAGS]);
 });
 
-Deno.test("the real-peer harness runs main.ts with localPermissions and HANDLER_RUNTIME_FLAGS", () => {
-  const source = read("e2e/peers/harness.ts");
+Deno.test("the stack and the real-peer suite start the handler only through tools/handler_process.ts", () => {
   assert.match(
-    source,
-    /import \{ HANDLER_RUNTIME_FLAGS \} from "\.\.\/\.\.\/lib\/runtime_flags\.ts";/,
+    read("tools/stack.ts"),
+    /import \{ type HandlerProcess, spawnHandler \} from "\.\/handler_process\.ts";/,
   );
   assert.match(
-    source,
-    /\.\.\.localPermissions\(options\.kubeconfigPath\),\s*\.\.\.HANDLER_RUNTIME_FLAGS,\s*`\$\{REPO_ROOT\}\/main\.ts`,/,
+    read("e2e/peers/peers_test.ts"),
+    /import \{ type HandlerProcess, spawnHandler \} from "\.\.\/\.\.\/tools\/handler_process\.ts";/,
   );
-  assert.doesNotMatch(source, /--v8-flags|DENO_V8_FLAGS/, "no V8 flags beside the list");
+  for (const file of ["tools/stack.ts", "e2e/peers/harness.ts", "e2e/peers/peers_test.ts"]) {
+    const source = read(file);
+    assert.doesNotMatch(
+      source,
+      /Deno\.execPath\(\)|localPermissions|HANDLER_RUNTIME_FLAGS/,
+      `${file} runs no deno of its own and picks no flags`,
+    );
+    assert.doesNotMatch(source, /--v8-flags|DENO_V8_FLAGS/, `${file}: no V8 flags beside the list`);
+  }
 });
 
-Deno.test("the end-to-end stack runs main.ts with HANDLER_RUNTIME_FLAGS unless a measurement replaces them", () => {
-  const source = read("tools/stack.ts");
+Deno.test("the handler subprocess runs main.ts with HANDLER_RUNTIME_FLAGS unless a measurement replaces them", () => {
+  const source = read("tools/handler_process.ts");
   assert.match(
     source,
     /import \{ HANDLER_RUNTIME_FLAGS \} from "\.\.\/lib\/runtime_flags\.ts";/,

@@ -17,7 +17,8 @@ import {
   type WebhookTemplate,
 } from "../lib/webhook_template.ts";
 import { demoPods } from "../tools/fake_apiserver.ts";
-import { spawnHandler, withHandler } from "../tools/stack.ts";
+import { spawnHandler } from "../tools/handler_process.ts";
+import { withHandler } from "../tools/stack.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 

@@ -8,7 +8,8 @@
  */
 
 import { DEMO_HANDLER_POD, demoPods } from "./fake_apiserver.ts";
-import { spawnHandler, startStack } from "./stack.ts";
+import { spawnHandler } from "./handler_process.ts";
+import { startStack } from "./stack.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 const NOTICE_AFTER_MS = 2000;

@@ -1,6 +1,7 @@
 /**
- * What the end-to-end scenarios share: bounded waits, the handler as a subprocess, the RBAC
- * objects of the manifest with a real ServiceAccount token, and an Auto Scaling group in moto.
+ * What the end-to-end scenarios share: bounded waits, the handler's JSON log lines (the handler
+ * itself runs through tools/handler_process.ts), the RBAC objects of the manifest with a real
+ * ServiceAccount token, and an Auto Scaling group in moto.
  *
  * @module
  */
@@ -14,8 +15,7 @@ import {
 } from "@aws-sdk/client-auto-scaling";
 import { FetchHttpHandler } from "@smithy/fetch-http-handler";
 import { parseAllDocuments } from "../../dev_deps.ts";
-import { localPermissions } from "../../lib/permissions.ts";
-import { HANDLER_RUNTIME_FLAGS } from "../../lib/runtime_flags.ts";
+import type { HandlerProcess } from "../../tools/handler_process.ts";
 import { waitFor } from "../../tools/wait.ts";
 import type { KubeApi } from "../../tools/peers/kube_api.ts";
 
@@ -39,145 +39,43 @@ export interface LogLine {
   [field: string]: unknown;
 }
 
-/** The handler running as `deno run <HANDLER_PERMISSIONS> --allow-read=<kubeconfig> main.ts`. */
-export interface HandlerProcess {
-  readonly pid: number;
-  /** Every line printed so far, stdout and stderr. */
-  readonly lines: readonly LogLine[];
-  /** Resolve with the first line matching `match`; bounded by `timeoutMs`. */
-  waitForLog(match: (line: LogLine) => boolean, what: string, timeoutMs: number): Promise<LogLine>;
-  /** Resolves with the exit status when the process ends by itself. */
-  readonly exited: Promise<Deno.CommandStatus>;
-  /** Send a signal and wait (bounded) for the exit; SIGKILL after 20 s. */
-  stop(signal?: Deno.Signal): Promise<Deno.CommandStatus>;
-}
-
-/** Options of {@linkcode startHandler}. */
-export interface StartHandlerOptions {
-  kubeconfigPath: string;
-  /** The handler's environment; nothing else from this process leaks in. */
-  env: Record<string, string>;
-  /** Where the output is also written, for reading after a failure. */
-  logPath: string;
-  /** Arguments of main.ts, e.g. `["--check"]`. */
-  args?: string[];
-}
-
-async function pump(
-  stream: ReadableStream<Uint8Array>,
-  onLine: (line: string) => void,
-): Promise<void> {
-  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let nl: number;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      onLine(buffer.slice(0, nl));
-      buffer = buffer.slice(nl + 1);
-    }
-  }
-  if (buffer) onLine(buffer);
-}
-
 /**
- * Start main.ts with the shipped permission flags plus read access to the kubeconfig.
+ * A handler line as JSON (`LOG_FORMAT=json`); a line that is not JSON (a crash, say) is kept as
+ * `raw` alone.
  *
  * @example
  * ```ts
- * const handler = startHandler({ kubeconfigPath, env, logPath: "/tmp/handler.log" });
- * await handler.waitForLog((l) => l.msg === "node cordoned and tainted", "cordon", 30_000);
- * await handler.stop();
+ * logLine('{"msg":"draining node","level":"info"}').msg; // "draining node"
+ * logLine("Segmentation fault").raw; // "Segmentation fault"
  * ```
  */
-export function startHandler(options: StartHandlerOptions): HandlerProcess {
-  const passthrough: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) passthrough[name] = value;
+export function logLine(raw: string): LogLine {
+  try {
+    const parsed = JSON.parse(raw);
+    if (parsed && typeof parsed === "object") return { ...parsed, raw };
+  } catch {
+    // Not JSON: kept as raw text.
   }
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--quiet",
-      "--no-prompt",
-      ...localPermissions(options.kubeconfigPath),
-      ...HANDLER_RUNTIME_FLAGS,
-      `${REPO_ROOT}/main.ts`,
-      ...(options.args ?? []),
-    ],
-    cwd: REPO_ROOT,
-    clearEnv: true,
-    env: { ...passthrough, ...options.env, NO_COLOR: "1" },
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const lines: LogLine[] = [];
-  const file = Deno.openSync(options.logPath, { create: true, append: true });
-  const encoder = new TextEncoder();
-  const onLine = (raw: string) => {
-    file.writeSync(encoder.encode(raw + "\n"));
-    let line: LogLine = { raw };
-    try {
-      const parsed = JSON.parse(raw);
-      if (parsed && typeof parsed === "object") line = { ...parsed, raw };
-    } catch {
-      // Not JSON (e.g. a Deno permission prompt or a crash): kept as raw text.
-    }
-    lines.push(line);
-  };
-  const pumps = Promise.all([pump(child.stdout, onLine), pump(child.stderr, onLine)]);
-  const done = Promise.all([child.status, pumps]).then(([status]) => {
-    file.close();
-    return status;
-  });
-  let exited: Deno.CommandStatus | undefined;
-  done.then((s) => exited = s);
+  return { raw };
+}
 
-  return {
-    pid: child.pid,
-    lines,
-    exited: done,
-    waitForLog(match, what, timeoutMs) {
-      return waitFor(what, () => {
-        const hit = lines.find(match);
-        if (hit) return hit;
-        if (exited) throw new Error(`handler exited with ${exited.code}`);
-        return undefined;
-      }, {
-        timeoutMs,
-        describe: () =>
-          `handler ${exited ? `exited (${exited.code})` : "running"}; last lines:\n` +
-          lines.slice(-12).map((l) => l.raw).join("\n"),
-      });
-    },
-    async stop(signal: Deno.Signal = "SIGTERM") {
-      if (!exited) {
-        try {
-          child.kill(signal);
-        } catch {
-          // Exited meanwhile.
-        }
-      }
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const late = await Promise.race([
-        done.then(() => false),
-        new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 20_000)),
-      ]);
-      clearTimeout(timer);
-      if (late) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Exited meanwhile.
-        }
-      }
-      return await done;
-    },
-  };
+/**
+ * The first line of `handler` (past or future) that `match` accepts, parsed; rejects when the
+ * handler exits without one or after `timeoutMs`, naming `what`.
+ *
+ * @example
+ * ```ts
+ * const handler = spawnHandler({ kubeconfig, env, logPath: "/tmp/handler.log" });
+ * await waitForLog(handler, (l) => l.msg === "node cordoned and tainted", "cordon", 30_000);
+ * ```
+ */
+export async function waitForLog(
+  handler: HandlerProcess,
+  match: (line: LogLine) => boolean,
+  what: string,
+  timeoutMs: number,
+): Promise<LogLine> {
+  return logLine(await handler.waitForLine((raw) => match(logLine(raw)), timeoutMs, what));
 }
 
 /**

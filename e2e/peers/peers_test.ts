@@ -12,6 +12,7 @@
 
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "../../dev_deps.ts";
+import { type HandlerProcess, spawnHandler } from "../../tools/handler_process.ts";
 import { helmTemplate, locateHelm } from "../../tools/helm.ts";
 import { kubectlVersion } from "../../tools/kubectl.ts";
 import {
@@ -30,12 +31,11 @@ import {
   createAutoScaling,
   FAKE_AWS_ENV,
   type HandlerIdentity,
-  type HandlerProcess,
   MANIFEST_PATH,
   readMetric,
   serviceAccountToken,
-  startHandler,
   waitFor,
+  waitForLog,
 } from "./harness.ts";
 import {
   createNamespace,
@@ -260,8 +260,8 @@ async function withScenario(
     startHandler(aemm, extraEnv = {}) {
       handlerCount++;
       const metricsPort = freePort();
-      const handler = startHandler({
-        kubeconfigPath: extraEnv.KUBECONFIG ?? shared.kubeconfigPath,
+      const handler = spawnHandler({
+        kubeconfig: extraEnv.KUBECONFIG ?? shared.kubeconfigPath,
         logPath: `${LOG_DIR}/handler-${name}-${handlerCount}.log`,
         env: {
           NODE_NAME: node,
@@ -626,7 +626,8 @@ Deno.test({
             await first.stop();
 
             const again = s.startHandler(active);
-            await again.waitForLog(
+            await waitForLog(
+              again,
               (l) => l.msg === "maintenance announced; cordon and drain begin at its action time",
               "the restarted handler re-arming the event",
               30_000,
@@ -718,7 +719,7 @@ Deno.test({
             const first = s.startHandler(aemm);
             await waitEvent(s.sink, "notice", 40_000);
             await waitPodGone(api, s.namespace, { name: "worker-0", timeoutMs: 20_000 });
-            await first.waitForLog((l) => l.msg === "draining node", "drain started", 10_000);
+            await waitForLog(first, (l) => l.msg === "draining node", "drain started", 10_000);
             // A crash, not a shutdown: nothing in flight gets to finish.
             await first.stop("SIGKILL");
             const annotation = (await s.getNode()).metadata.annotations
@@ -726,7 +727,8 @@ Deno.test({
             assert.match(annotation ?? "", /"phase":"started"/, "handling recorded as started");
 
             const second = s.startHandler(aemm);
-            await second.waitForLog(
+            await waitForLog(
+              second,
               (l) => l.msg === "resuming a notice a previous run started",
               "the restarted handler resuming",
               40_000,
@@ -805,8 +807,8 @@ Deno.test({
               command: ["spot", "-a", "terminate", "-t", iso(Date.now() + 60_000)],
             });
 
-            const check = startHandler({
-              kubeconfigPath: narrowKubeconfig,
+            const check = spawnHandler({
+              kubeconfig: narrowKubeconfig,
               logPath: `${LOG_DIR}/handler-noevict-check.log`,
               args: ["--check"],
               env: {
@@ -817,7 +819,7 @@ Deno.test({
             });
             let timer: ReturnType<typeof setTimeout> | undefined;
             const status = await Promise.race([
-              check.exited,
+              check.status,
               new Promise<never>((_, reject) => {
                 timer = setTimeout(() =>
                   reject(new Error("--check still running after 30 s")), 30_000);
@@ -826,9 +828,7 @@ Deno.test({
               clearTimeout(timer);
               return check.stop();
             });
-            const text = check.lines.map((l) =>
-              l.raw
-            ).join("\n");
+            const text = check.lines.join("\n");
             assert.equal(status.code, 1, text);
             assert.match(text, /FAIL {2}rbac: not granted: create pods\/eviction/);
             assert.match(text, /ok {4}kubernetes-api/);
@@ -853,8 +853,10 @@ Deno.test({
               JSON.stringify(r.failed),
             );
             assert.ok(result.at < Date.parse(result.deadline), "not held until the deadline");
-            await handler.waitForLog(
-              (l) => l.msg === "evict pods failed for good; not retrying",
+            await waitForLog(
+              handler,
+              (l) =>
+                l.msg === "evict pods failed for good; not retrying",
               "one error line naming the grant",
               5_000,
             );
