@@ -1,7 +1,7 @@
 /**
  * The one list of V8 flags the handler runs with. The Dockerfile's `deno compile`, the `start`
- * task in deno.json, the local stack (tools/stack.ts) and the real-peer harness
- * (e2e/peers/harness.ts) all pass {@linkcode HANDLER_RUNTIME_FLAGS}; tests/permissions_test.ts
+ * task in deno.json and the handler subprocess of the local stack and the real-peer suite
+ * (tools/handler_process.ts) all pass {@linkcode HANDLER_RUNTIME_FLAGS}; tests/permissions_test.ts
  * holds them to it, so what is measured is what ships.
  *
  * @module

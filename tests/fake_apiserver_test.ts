@@ -463,13 +463,23 @@ Deno.test("fake_apiserver.ts as a script serves N pods and prints its kubeconfig
 });
 
 Deno.test("fake_apiserver.ts as a script rejects a bad option with exit code 2", async () => {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-net=127.0.0.1", script, "--pods", "many"],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(out.code, 2);
-  assert.match(decoder.decode(out.stderr), /--pods must be a non-negative integer, got "many"/);
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-net=127.0.0.1", script, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: out.code, stderr: decoder.decode(out.stderr) };
+  };
+  const bad = await run("--pods", "many");
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /--pods must be a non-negative integer, got "many"/);
+  const unknown = await run("--pod", "5");
+  assert.equal(unknown.code, 2);
+  assert.match(unknown.stderr, /'--pod'[\s\S]*usage: fake_apiserver\.ts/);
+  const stray = await run("extra");
+  assert.equal(stray.code, 2);
+  assert.match(stray.stderr, /'extra'/);
 });
 
 const kubectl = await kubectlVersion();

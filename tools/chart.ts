@@ -12,6 +12,7 @@
 import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
+import { noArguments } from "./cli.ts";
 import { VERSION, withManifestImage } from "./release.ts";
 
 /** The chart's folder, relative to the repository root. */
@@ -261,6 +262,7 @@ export function generatedFiles(read: (path: string) => string): Map<string, stri
 }
 
 if (import.meta.main) {
+  noArguments("chart.ts", Deno.args);
   const root = new URL("..", import.meta.url);
   const read = (path: string) => Deno.readTextFileSync(new URL(path, root));
   for (const [path, text] of generatedFiles(read)) {

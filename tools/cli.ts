@@ -37,7 +37,8 @@ export function noArguments(tool: string, args: string[]): void {
   try {
     parseToolArgs({ args, options: {} });
   } catch (error) {
-    console.error(`${tool}: ${(error as Error).message}; it takes no arguments`);
+    console.error(`${tool}: ${(error as Error).message}`);
+    console.error(`usage: ${tool} (no arguments)`);
     Deno.exit(2);
   }
 }

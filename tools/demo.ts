@@ -7,9 +7,12 @@
  * @module
  */
 
+import { noArguments } from "./cli.ts";
 import { DEMO_HANDLER_POD, demoPods } from "./fake_apiserver.ts";
 import { spawnHandler } from "./handler_process.ts";
 import { startStack } from "./stack.ts";
+
+noArguments("demo.ts", Deno.args);
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 const NOTICE_AFTER_MS = 2000;

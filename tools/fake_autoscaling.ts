@@ -10,6 +10,8 @@
  * @module
  */
 
+import { parseToolArgs, untilSignal } from "./cli.ts";
+
 /** One instance the fake knows, and the group it belongs to. */
 export interface FakeInstance {
   instanceId: string;
@@ -328,15 +330,32 @@ export function startFakeAutoScaling(options: FakeAutoScalingOptions = {}): Fake
   };
 }
 
-if (import.meta.main) {
-  const instances = Deno.args.map((arg) => {
+const USAGE = "usage: fake_autoscaling.ts INSTANCE_ID=GROUP ...";
+
+/** The instances of the command line, each `INSTANCE_ID=GROUP`; throws a TypeError otherwise. */
+function scriptInstances(args: string[]): FakeInstance[] {
+  const { positionals } = parseToolArgs({ args, allowPositionals: true, options: {} });
+  return positionals.map((arg) => {
     const [instanceId, group] = arg.split("=");
-    if (!instanceId || !group) {
-      console.error(`argument "${arg}" is not INSTANCE_ID=GROUP`);
-      Deno.exit(2);
-    }
+    if (!instanceId || !group) throw new TypeError(`argument "${arg}" is not INSTANCE_ID=GROUP`);
     return { instanceId, group };
   });
+}
+
+async function main(args: string[]): Promise<number> {
+  let instances: FakeInstance[];
+  try {
+    instances = scriptInstances(args);
+  } catch (error) {
+    console.error(`fake_autoscaling: ${(error as Error).message}`);
+    console.error(USAGE);
+    return 2;
+  }
   const fake = startFakeAutoScaling({ instances });
   console.log(`fake Auto Scaling listening on ${fake.url}`);
+  await untilSignal();
+  await fake.close();
+  return 0;
 }
+
+if (import.meta.main) Deno.exit(await main(Deno.args));

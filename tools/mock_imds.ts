@@ -11,8 +11,8 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
 import type { Identity } from "../lib/imds.ts";
+import { parseToolArgs, untilSignal } from "./cli.ts";
 import { HOSTILE_BODIES, type HostileBody, hostileResponse } from "./hostile_imds.ts";
 
 /** What the mock announces. Times are relative to when the scenario was set. */
@@ -458,10 +458,8 @@ function seconds(flag: string, value: string | undefined): number | undefined {
 async function main(args: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
+    parsed = parseToolArgs({
       args,
-      strict: true,
-      allowPositionals: false,
       options: {
         port: { type: "string" },
         hostname: { type: "string" },
@@ -512,15 +510,7 @@ async function main(args: string[]): Promise<number> {
       `lifecycle ${scenario.lifecycleState ?? "InService"}`,
     ];
     console.log(`mock IMDS listening on ${mock.url}: ${serves.join(", ")}`);
-    await new Promise<void>((resolve) => {
-      const stop = () => {
-        Deno.removeSignalListener("SIGINT", stop);
-        Deno.removeSignalListener("SIGTERM", stop);
-        resolve();
-      };
-      Deno.addSignalListener("SIGINT", stop);
-      Deno.addSignalListener("SIGTERM", stop);
-    });
+    await untilSignal();
     await mock.close();
     return 0;
   } catch (err) {

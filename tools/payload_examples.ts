@@ -9,6 +9,7 @@
 import type { Notice } from "../lib/notice.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import { TEMPLATE_FIELDS, type TemplateField } from "../lib/webhook_template.ts";
+import { noArguments } from "./cli.ts";
 import {
   discordPayload,
   googleChatPayload,
@@ -255,6 +256,7 @@ export function updateNotificationsDoc(text: string): string {
 }
 
 if (import.meta.main) {
+  noArguments("payload_examples.ts", Deno.args);
   const path = new URL(`../${NOTIFICATIONS_DOC}`, import.meta.url);
   await Deno.writeTextFile(path, updateNotificationsDoc(await Deno.readTextFile(path)));
   console.log(`${NOTIFICATIONS_DOC}: notification examples regenerated`);

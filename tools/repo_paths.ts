@@ -9,6 +9,8 @@
  * @module
  */
 
+import { noArguments } from "./cli.ts";
+
 /** One reference that does not resolve. */
 export interface BrokenReference {
   /** File that holds the reference, relative to the repository root. */
@@ -202,6 +204,7 @@ export function repositoryTree(root: string | URL): Tree {
 }
 
 if (import.meta.main) {
+  noArguments("repo_paths.ts", Deno.args);
   const broken = brokenReferences(repositoryTree(new URL("..", import.meta.url)));
   for (const b of broken) console.log(`${b.file}:${b.line}: ${b.target}: ${b.reason}`);
   console.log(broken.length ? `${broken.length} broken reference(s)` : "every reference resolves");

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { parseAllDocuments } from "../../dev_deps.ts";
+import { spawnHandler } from "../../tools/handler_process.ts";
 import { locatePeers } from "../../tools/peers/peers.ts";
-import { MANIFEST_PATH, waitFor } from "./harness.ts";
+import { logLine, MANIFEST_PATH, waitFor, waitForLog } from "./harness.ts";
 
 Deno.test("locatePeers lists every missing binary of an empty peers directory", async () => {
   const dir = await Deno.makeTempDir();
@@ -52,5 +53,33 @@ Deno.test("the RBAC manifest has a ServiceAccount bound to a role without wildca
   assert.ok(roles.length > 0);
   for (const rule of roles.flatMap((r) => r.rules ?? [])) {
     assert.ok(!rule.verbs.includes("*") && !rule.resources.includes("*"), JSON.stringify(rule));
+  }
+});
+
+Deno.test("logLine reads a JSON log line and keeps any other line as raw text", () => {
+  const raw = '{"level":"info","msg":"draining node","pods":3}';
+  assert.deepEqual(logLine(raw), { level: "info", msg: "draining node", pods: 3, raw });
+  assert.deepEqual(logLine("error: Uncaught (in promise)"), {
+    raw: "error: Uncaught (in promise)",
+  });
+  assert.deepEqual(logLine("42"), { raw: "42" });
+});
+
+Deno.test("waitForLog names what it waited for when the handler exits without it; the log file has every line", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const handler = spawnHandler({ env: {}, args: ["--help"], logPath: `${dir}/handler.log` });
+    await assert.rejects(
+      waitForLog(handler, (l) => l.msg === "never printed", "a line --help never prints", 30_000),
+      /handler exited \(0\) without a line matching a line --help never prints/,
+    );
+    assert.equal((await handler.status).code, 0);
+    const usage = await waitForLog(handler, (l) => /^Usage:/.test(l.raw), "the usage line", 1_000);
+    assert.match(usage.raw, /--check/);
+    const written = (await Deno.readTextFile(`${dir}/handler.log`)).split("\n");
+    assert.equal(written.pop(), "");
+    assert.deepEqual(written, handler.lines);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -12,6 +12,7 @@
  */
 
 import { createKubeApi, type KubeApi } from "./kube_api.ts";
+import { noArguments } from "../cli.ts";
 
 /** Paths of everything {@linkcode startPeers} runs. */
 export interface PeerBinaries {
@@ -584,6 +585,7 @@ export async function startPeers(
 }
 
 if (import.meta.main) {
+  noArguments("peers.ts", Deno.args);
   const found = locatePeers();
   if (!found.ok) {
     console.error(`missing ${found.missing.join(", ")}: run tools/peers/setup.sh first`);
