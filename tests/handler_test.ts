@@ -1,12 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  annotationKey,
-  createHandler,
-  type HandlerDeps,
-  type HandlerOptions,
-  LB_EXCLUSION_LABEL,
-  TAINT_KEY,
-} from "../lib/handler.ts";
+import { createHandler } from "../lib/handler.ts";
+import type { HandlerDeps, HandlerOptions } from "../lib/handler_context.ts";
+import { annotationKey, LB_EXCLUSION_LABEL, TAINT_KEY } from "../lib/handler_state.ts";
 import type { Kube, NodeInfo, PodInfo, Taint } from "../lib/kube.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
