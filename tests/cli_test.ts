@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { parseToolArgs } from "../tools/cli.ts";
+import { mock } from "node:test";
+import { commandLine, parseToolArgs } from "../tools/cli.ts";
 
 const options = { port: { type: "string" }, quiet: { type: "boolean" } } as const;
 
@@ -27,4 +28,22 @@ Deno.test("parseToolArgs takes positionals only when the tool asks for them", ()
     options: {},
   });
   assert.deepEqual(positionals, ["i-1=a", "i-2=b"]);
+});
+
+Deno.test("commandLine returns what parse read, or prints the tool, the reason and the usage", () => {
+  const error = mock.method(console, "error", () => {});
+  try {
+    assert.equal(commandLine("tool.ts", "usage: tool.ts N", () => 7), 7);
+    assert.equal(error.mock.callCount(), 0);
+    const bad = commandLine("tool.ts", "usage: tool.ts N", () => {
+      throw new TypeError("N must be a number");
+    });
+    assert.equal(bad, undefined);
+    assert.deepEqual(error.mock.calls.map((c) => c.arguments), [
+      ["tool.ts: N must be a number"],
+      ["usage: tool.ts N"],
+    ]);
+  } finally {
+    error.mock.restore();
+  }
 });

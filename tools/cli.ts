@@ -25,6 +25,26 @@ export function parseToolArgs<const T extends ParseArgsConfig>(
 }
 
 /**
+ * Read a command line with `parse`; when it throws, print `<tool>: <why>` and `usage` on stderr
+ * and return undefined, for the caller to exit with code 2.
+ *
+ * @example
+ * ```ts
+ * const port = commandLine("tool.ts", "usage: tool.ts --port N", () => portOf(Deno.args));
+ * if (port === undefined) Deno.exit(2);
+ * ```
+ */
+export function commandLine<T>(tool: string, usage: string, parse: () => T): T | undefined {
+  try {
+    return parse();
+  } catch (error) {
+    console.error(`${tool}: ${(error as Error).message}`);
+    console.error(usage);
+    return undefined;
+  }
+}
+
+/**
  * Parse the command line of a script that takes no arguments: anything given is refused with
  * `<tool>: <why>` on stderr and exit code 2, rather than ignored.
  *
@@ -34,13 +54,8 @@ export function parseToolArgs<const T extends ParseArgsConfig>(
  * ```
  */
 export function noArguments(tool: string, args: string[]): void {
-  try {
-    parseToolArgs({ args, options: {} });
-  } catch (error) {
-    console.error(`${tool}: ${(error as Error).message}`);
-    console.error(`usage: ${tool} (no arguments)`);
-    Deno.exit(2);
-  }
+  const usage = `usage: ${tool} (no arguments)`;
+  if (!commandLine(tool, usage, () => parseToolArgs({ args, options: {} }))) Deno.exit(2);
 }
 
 /**

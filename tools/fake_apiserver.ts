@@ -14,7 +14,7 @@
  * @module
  */
 
-import { parseToolArgs, untilSignal } from "./cli.ts";
+import { commandLine, parseToolArgs, untilSignal } from "./cli.ts";
 import { handleRequest } from "./fake_apiserver_routes.ts";
 import {
   type ApiRequestRecord,
@@ -279,14 +279,8 @@ function scriptOptions(args: string[]): ScriptOptions {
 }
 
 async function main(args: string[]): Promise<number> {
-  let options: ScriptOptions;
-  try {
-    options = scriptOptions(args);
-  } catch (error) {
-    console.error(`fake_apiserver: ${(error as Error).message}`);
-    console.error(USAGE);
-    return 2;
-  }
+  const options = commandLine("fake_apiserver", USAGE, () => scriptOptions(args));
+  if (!options) return 2;
   const { node, podCount } = options;
   const api = startFakeApiServer({
     port: options.port,

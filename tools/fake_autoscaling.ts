@@ -10,7 +10,7 @@
  * @module
  */
 
-import { parseToolArgs, untilSignal } from "./cli.ts";
+import { commandLine, parseToolArgs, untilSignal } from "./cli.ts";
 
 /** One instance the fake knows, and the group it belongs to. */
 export interface FakeInstance {
@@ -343,14 +343,8 @@ function scriptInstances(args: string[]): FakeInstance[] {
 }
 
 async function main(args: string[]): Promise<number> {
-  let instances: FakeInstance[];
-  try {
-    instances = scriptInstances(args);
-  } catch (error) {
-    console.error(`fake_autoscaling: ${(error as Error).message}`);
-    console.error(USAGE);
-    return 2;
-  }
+  const instances = commandLine("fake_autoscaling", USAGE, () => scriptInstances(args));
+  if (!instances) return 2;
   const fake = startFakeAutoScaling({ instances });
   console.log(`fake Auto Scaling listening on ${fake.url}`);
   await untilSignal();
