@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createDrainer, type DrainerOptions, graceFor, selectPods } from "../lib/drain.ts";
+import { createDrainer, type DrainerOptions, selectPods } from "../lib/drain.ts";
+import { graceFor } from "../lib/drain_evict.ts";
 import {
   createKube,
   type EvictionOutcome,
