@@ -12,7 +12,7 @@ import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
 import { identityWithUrls } from "./lib/identity_urls.ts";
-import { createKube } from "./lib/kube.ts";
+import { createKube } from "./lib/kube_client.ts";
 import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
 import { type AwsCredentialEnv, createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
