@@ -10,6 +10,7 @@
  * @module
  */
 
+import { sleep } from "./_async.ts";
 import type { Logger } from "./log.ts";
 import {
   closeConn,
@@ -205,15 +206,7 @@ export function keepListening(options: KeepListeningOptions): { finished: Promis
           logger.debug("health listener still cannot bind", { error: error.code });
         }
       }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, retryMs);
-        function done() {
-          clearTimeout(timer);
-          signal?.removeEventListener("abort", done);
-          resolve();
-        }
-        signal?.addEventListener("abort", done, { once: true });
-      });
+      await sleep(retryMs, signal);
     }
   }
   return { finished: run() };

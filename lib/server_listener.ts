@@ -7,6 +7,7 @@
  * @module
  */
 
+import { sleep } from "./_async.ts";
 import type { Logger } from "./log.ts";
 import { closeConn, type Connection, type Connections, serve } from "./server_connection.ts";
 
@@ -45,10 +46,6 @@ function admit(state: Connections, conn: Deno.Conn): void {
   c.done = serve(state, c);
 }
 
-function delay(ms: number): Promise<unknown> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /**
  * Accept connections until the listener closes. Accept errors (EMFILE when the process runs out
  * of descriptors, ECONNABORTED...) must never end the process: log the first and then one line a
@@ -68,7 +65,7 @@ export async function acceptLoop(
       // CPU a connection flood can take from the poll loop and the drain; connections wait
       // in the kernel's accept queue meanwhile, so a probe still gets in within about a
       // second.
-      await delay(ADMIT_INTERVAL_MS);
+      await sleep(ADMIT_INTERVAL_MS);
       if (state.closing) break;
     }
     let conn: Deno.Conn;
@@ -85,7 +82,7 @@ export async function acceptLoop(
         });
         lastReport = now;
       }
-      await delay(backoff);
+      await sleep(backoff);
       backoff = Math.min(backoff * 2, ACCEPT_BACKOFF_CAP_MS);
       continue;
     }
