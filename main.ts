@@ -1,6 +1,8 @@
 /**
  * Entry point: reads the configuration, wires the real implementations together and runs the
- * poll loop until SIGTERM. Everything with behaviour lives in lib/.
+ * poll loop until SIGTERM. Everything with behaviour lives in lib/; `main` reads as its steps in
+ * the order the data flows: command line, configuration, banner, adapters, then either a one-shot
+ * command or the workers (handler, node return, preflight, poll loop, listener), then shutdown.
  *
  * @module
  */
