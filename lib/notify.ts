@@ -25,7 +25,8 @@ import {
   validateNotifierEnv,
 } from "./notify_targets.ts";
 import { scrub, secretFragments } from "./scrub.ts";
-import { createSmtpSender, SmtpError, type SmtpSender } from "./smtp.ts";
+import { createSmtpSender, type SmtpSender } from "./smtp.ts";
+import { SmtpError } from "./smtp_session.ts";
 
 export type { Message, NotifyContext, WebhookEventV1 } from "./notify_payloads.ts";
 export {
