@@ -15,7 +15,7 @@ import { pause, type Sleep, sleep as realSleep, timeoutSignal } from "./_async.t
 import { readBounded } from "./body.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Message } from "./notify_payloads.ts";
+import type { Message } from "./notify_message.ts";
 import {
   type Delivery,
   present,
@@ -28,7 +28,8 @@ import { scrub, secretFragments } from "./scrub.ts";
 import { createSmtpSender, type SmtpSender } from "./smtp.ts";
 import { SmtpError } from "./smtp_session.ts";
 
-export type { Message, NotifyContext, WebhookEventV1 } from "./notify_payloads.ts";
+export type { Message, NotifyContext } from "./notify_message.ts";
+export type { WebhookEventV1 } from "./notify_webhook_event.ts";
 export {
   NOTIFIER_VARIABLES,
   type NotifierVariable,

@@ -9,19 +9,19 @@
  */
 
 import { isEmailAddress, type Mail, parseSmtpUrl } from "./mail_syntax.ts";
+import type { Message } from "./notify_message.ts";
 import {
   discordPayload,
   googleChatPayload,
   mailContent,
   mattermostPayload,
-  type Message,
   sematextPayload,
   slackPayload,
   teamsPayload,
-  webhookPayload,
   wechatQuery,
 } from "./notify_payloads.ts";
-import { webhookDelivery, webhookProblems } from "./webhook_template.ts";
+import { webhookPayload } from "./notify_webhook_event.ts";
+import { webhookDelivery, webhookProblems } from "./webhook_settings.ts";
 
 /**
  * One notifier environment variable, for `--help`, config and redaction.

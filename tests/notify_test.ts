@@ -10,16 +10,15 @@ import {
   type NotifyContext,
   validateNotifierEnv,
 } from "../lib/notify.ts";
+import { messageText } from "../lib/notify_fields.ts";
+import { messageTitle, severity } from "../lib/notify_message.ts";
 import {
   mailContent,
-  messageText,
-  messageTitle,
   sematextPayload,
-  severity,
   slackPayload,
   teamsPayload,
-  webhookPayload,
 } from "../lib/notify_payloads.ts";
+import { webhookPayload } from "../lib/notify_webhook_event.ts";
 import type { Mail, SmtpSender } from "../lib/smtp.ts";
 import { startSmtpSink } from "./fixtures/notify_smtp_sink.ts";
 
