@@ -16,26 +16,17 @@ import { readBounded } from "./body.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Message } from "./notify_message.ts";
-import {
-  type Delivery,
-  present,
-  requested,
-  TARGETS,
-  type TargetSpec,
-  validateNotifierEnv,
-} from "./notify_targets.ts";
+import { validateNotifierEnv } from "./notify_env.ts";
+import type { Delivery } from "./notify_requests.ts";
+import { present, requested, TARGETS, type TargetSpec } from "./notify_targets.ts";
 import { scrub, secretFragments } from "./scrub.ts";
 import { createSmtpSender, type SmtpSender } from "./smtp.ts";
 import { SmtpError } from "./smtp_session.ts";
 
 export type { Message, NotifyContext } from "./notify_message.ts";
 export type { WebhookEventV1 } from "./notify_webhook_event.ts";
-export {
-  NOTIFIER_VARIABLES,
-  type NotifierVariable,
-  notifierWarnings,
-  validateNotifierEnv,
-} from "./notify_targets.ts";
+export { notifierWarnings, validateNotifierEnv } from "./notify_env.ts";
+export { NOTIFIER_VARIABLES, type NotifierVariable } from "./notify_targets.ts";
 
 /**
  * How one target's delivery went. `error` never contains a URL, key or password.

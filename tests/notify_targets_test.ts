@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { validateNotifierEnv } from "../lib/notify_targets.ts";
+import { validateNotifierEnv } from "../lib/notify_env.ts";
 
 /** The local modules `entry` loads, as paths relative to `lib/`. */
 async function libModules(entry: string): Promise<string[]> {
