@@ -9,6 +9,7 @@
 import { type Sleep, timeoutSignal } from "./_async.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
+import type { DeliverySettings } from "./notify_requests.ts";
 import { scrub } from "./scrub.ts";
 import type { SmtpSender } from "./smtp.ts";
 
@@ -37,7 +38,7 @@ export interface Delivering {
   smtpFor: (server: string) => SmtpSender;
   /** The set notifier variables, as the table's `deliver` reads them. */
   values: Record<string, string>;
-  settings: { gmailServer: string };
+  settings: DeliverySettings;
   /** What {@linkcode scrub} removes from any text from below. */
   fragments: string[];
 }
