@@ -583,6 +583,33 @@ Deno.test("result messages say what was not done", () => {
   ]);
 });
 
+Deno.test("a result lists a failed cordon first and a resumed drain after its counts", () => {
+  const pods = Array.from({ length: 12 }, (_, i) => `default/web-${i}`);
+  const lines = messageText({
+    ...result,
+    report: {
+      cordon: { status: "failed", message: "409 Conflict" },
+      drain: {
+        status: "drained",
+        evicted: pods,
+        remaining: [],
+        failed: [{ pod: "default/db-0", reason: "403 Forbidden" }],
+        skipped: [],
+        resumed: true,
+      },
+    },
+  } as Message).split("\n");
+  assert.deepEqual(lines.slice(1), [
+    "Cordon: failed: 409 Conflict",
+    `Evicted: 12: ${pods.slice(0, 10).join(", ")} and 2 more`,
+    "Still There: 0",
+    "Failed: 1: default/db-0 (403 Forbidden)",
+    "Skipped: 0",
+    "Resumed: after a restart; pods evicted before it are not counted",
+    "ASG: not requested",
+  ]);
+});
+
 Deno.test("a drain that did not run is never reported as a success", () => {
   const message = {
     ...result,
