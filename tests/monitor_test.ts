@@ -4,7 +4,7 @@ import { createImds, type Imds } from "../lib/imds.ts";
 import { ImdsError, type ImdsResponse } from "../lib/imds_http.ts";
 import { createLogger, createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
-import { createMonitor } from "../lib/monitor.ts";
+import { createMonitor, type MonitorOptions } from "../lib/monitor.ts";
 import { NOTICE_PATHS, NOTICE_SOURCES } from "../lib/sources.ts";
 import { computeDeadline, type Notice } from "../lib/notice.ts";
 import type { NoticeSource } from "../lib/notice_source.ts";
@@ -95,13 +95,25 @@ function quietMonitor(
   clock: ReturnType<typeof fakeClock>,
   metrics: ReturnType<typeof createMetrics>,
 ) {
+  return clockedMonitor(imds, clock, {
+    metrics,
+    onNotice: () => assert.fail("no notice expected"),
+  });
+}
+
+/** A monitor on the fake clock: 1 s interval, a quiet log, notices dropped, unless `options` says otherwise. */
+function clockedMonitor(
+  imds: Imds,
+  clock: ReturnType<typeof fakeClock>,
+  options: Partial<MonitorOptions> = {},
+) {
   return createMonitor(imds, {
     pollIntervalMs: 1000,
     logger: createMemoryLogger(),
-    metrics,
     now: clock.now,
     sleep: clock.sleep,
-    onNotice: () => assert.fail("no notice expected"),
+    onNotice: () => {},
+    ...options,
   });
 }
 
@@ -418,11 +430,8 @@ Deno.test("monitor: a path failing with 5xx and one hanging never slow spot, whi
   });
   const seen: { id: string; at: number }[] = [];
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
     onNotice: (n) => void seen.push({ id: n.id, at: clock.elapsed() }),
   }).run(clock.signal);
   // Detected on the first poll after it appeared, as if nothing else were failing.
@@ -453,13 +462,9 @@ Deno.test("monitor backs a failing spot path off up to 10 s, then logs recovery 
   });
   const logger = createMemoryLogger();
   const metrics = createMetrics();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
     metrics,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   const times = imds.times(NOTICE_PATHS.instanceAction);
   assert.deepEqual(times, [0, 2_000, 6_000, 14_000, 24_000, 34_000, 44_000, 45_000, 46_000]);
@@ -492,12 +497,8 @@ Deno.test("monitor backs a failing spot path off up to 10 s, then logs recovery 
 Deno.test("monitor backoff is never shorter than a poll interval above 10 s, for every source", async () => {
   const clock = fakeClock(4);
   const imds = clockedImds(clock, (path) => new ImdsError("timeout", path));
-  await createMonitor(imds, {
+  await clockedMonitor(imds, clock, {
     pollIntervalMs: 30_000,
-    logger: createMemoryLogger(),
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   const every30s = [0, 30_000, 60_000, 90_000];
   assert.deepEqual(imds.times(NOTICE_PATHS.instanceAction), every30s);
@@ -516,12 +517,8 @@ Deno.test("monitor does not back off for a source that answers garbage", async (
     (path) => path === NOTICE_PATHS.rebalance ? { status: 200, body: "{oops" } : NOT_FOUND,
   );
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), [0, 5_000, 10_000, 15_000]);
   assert.equal(logger.lines.filter((l) => l.includes("WARN")).length, 1, "warned once");
@@ -535,12 +532,8 @@ Deno.test("monitor warns again when a failing source fails in a new way", async 
     return ++calls <= 2 ? new ImdsError("timeout", path) : { status: 200, body: "<html>" };
   });
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   assert.deepEqual(imds.times(NOTICE_PATHS.lifecycleState), [0, 10_000, 20_000, 25_000]);
   const warnings = logger.lines.filter((l) => l.includes("WARN"));
@@ -754,11 +747,8 @@ Deno.test("a source added to the table is polled on its own interval, its garbag
   });
   const seen: { notice: Notice; at: number }[] = [];
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
     sources: { ...NOTICE_SOURCES, madeUp: MADE_UP },
     onNotice: (notice) => void seen.push({ notice, at: clock.elapsed() }),
   }).run(clock.signal);
