@@ -8,7 +8,8 @@
  */
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify_targets.ts";
+import { notifierWarnings, validateNotifierEnv } from "./notify_env.ts";
+import { NOTIFIER_VARIABLES } from "./notify_targets.ts";
 import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
 import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
 import type { IdentityUrls } from "./identity_urls.ts";

@@ -11,15 +11,8 @@
 
 import type { Clock } from "./_async.ts";
 import { readBounded } from "./body.ts";
-import {
-  type NodeInfo,
-  type NodePatch,
-  nodePatchBody,
-  type PodInfo,
-  type PodRef,
-  toNodeInfo,
-  toPodInfo,
-} from "./kube.ts";
+import type { NodeInfo, NodePatch, PodInfo, PodRef } from "./kube.ts";
+import { nodePatchBody, toNodeInfo, toPodInfo } from "./kube_objects.ts";
 import { HTTP_REASONS, KubeError } from "./kube_errors.ts";
 import {
   type KubeTarget,
