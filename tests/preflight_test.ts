@@ -4,7 +4,8 @@ import { createMetrics } from "../lib/metrics.ts";
 import { ImdsError } from "../lib/imds.ts";
 import { KubeError } from "../lib/kube_errors.ts";
 import type { AccessCheck, KubeCore } from "../lib/kube_http.ts";
-import { createPreflight, type PreflightOptions, requiredAccess } from "../lib/preflight.ts";
+import { createPreflight, type PreflightOptions } from "../lib/preflight.ts";
+import { requiredAccess } from "../lib/preflight_kube.ts";
 import { checkLine, runCheck, runTestNotification } from "../lib/commands.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
 
