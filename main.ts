@@ -6,7 +6,8 @@
  * @module
  */
 
-import { fileReadable, helpText, loadConfig, redactConfig } from "./lib/config.ts";
+import { fileReadable, loadConfig, redactConfig } from "./lib/config.ts";
+import { helpText } from "./lib/config_variables.ts";
 import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";

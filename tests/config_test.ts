@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CORE_VARIABLES, fileReadable, helpText, loadConfig, redactConfig } from "../lib/config.ts";
+import { fileReadable, loadConfig, redactConfig } from "../lib/config.ts";
+import { CORE_VARIABLES, helpText } from "../lib/config_variables.ts";
 
 const NODE = { NODE_NAME: "ip-10-0-0-1" };
 

@@ -197,7 +197,7 @@ Deno.test("runTestNotification sends one test message and prints each delivery",
 });
 
 Deno.test("--help lists the operator commands", async () => {
-  const { helpText } = await import("../lib/config.ts");
+  const { helpText } = await import("../lib/config_variables.ts");
   assert.match(helpText(), /--check\s+run the start-up checks once/);
   assert.match(helpText(), /--test-notification\s+send one message marked \[TEST\]/);
 });
