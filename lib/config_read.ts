@@ -39,7 +39,7 @@ export interface Reading {
 
 /** `POLL_INTERVAL` (seconds, as milliseconds) and `GRACE_PERIOD`. */
 export function readTiming({ env, errors }: Reading): {
-  pollIntervalMs: number;
+  pollIntervalMs: number | undefined;
   gracePeriodSeconds: number | undefined;
 } {
   const pollSeconds = env.POLL_INTERVAL === undefined
@@ -48,7 +48,8 @@ export function readTiming({ env, errors }: Reading): {
   const grace = env.GRACE_PERIOD === undefined
     ? undefined
     : parseNumber("GRACE_PERIOD", env.GRACE_PERIOD, { min: 0, max: 3600, integer: true }, errors);
-  return { pollIntervalMs: Math.round(pollSeconds! * 1000), gracePeriodSeconds: grace };
+  const pollIntervalMs = pollSeconds === undefined ? undefined : Math.round(pollSeconds * 1000);
+  return { pollIntervalMs, gracePeriodSeconds: grace };
 }
 
 /** `METRICS_PORT` and `METRICS_ADDRESS`: where /healthz, /readyz and /metrics listen. */

@@ -72,6 +72,24 @@ export async function resolveKubeconfig(
   config: Obj,
   options: { path: string; readText: ReadText },
 ): Promise<KubeTarget> {
+  const { cluster, user } = currentContext(config);
+  const server = serverOf(cluster);
+  refuseUnsupported(server, cluster, user);
+  const files = kubeconfigFiles(options.path, options.readText);
+  const target: KubeTarget = { server, source: options.path };
+  const caPem = await pem(cluster, "certificate-authority", files);
+  if (caPem !== undefined) target.caPem = caPem;
+  if (typeof user.token === "string" && user.token !== "") target.token = user.token;
+  else if (user.tokenFile) target.tokenFile = files.path(user.tokenFile);
+  const certPem = await pem(user, "client-certificate", files);
+  if (certPem !== undefined) target.certPem = certPem;
+  const keyPem = await pem(user, "client-key", files);
+  if (keyPem !== undefined) target.keyPem = keyPem;
+  return target;
+}
+
+/** The current context's cluster and user entries (a context without a user: no credentials). */
+function currentContext(config: Obj): { cluster: Obj; user: Obj } {
   const contextName = config["current-context"];
   if (typeof contextName !== "string" || contextName === "") {
     throw new KubeError("no current-context", { kind: "config" });
@@ -81,60 +99,65 @@ export async function resolveKubeconfig(
   const user = context.user === undefined || context.user === null
     ? {}
     : named(config.users, String(context.user), "user");
-  const dir = options.path.includes("/") ? options.path.replace(/\/[^/]*$/, "") : ".";
-  const file = (p: unknown) => String(p).startsWith("/") ? String(p) : `${dir}/${p}`;
-  const read = async (p: unknown, field: string) => {
-    try {
-      return await options.readText(file(p));
-    } catch (error) {
-      throw new KubeError(`${field} ${file(p)} cannot be read (${(error as Error).name})`, {
-        kind: "config",
-      });
-    }
-  };
+  return { cluster, user };
+}
 
+/** The cluster's http(s) server, without a trailing slash; plain http only with TLS checks off. */
+function serverOf(cluster: Obj): string {
   const server = typeof cluster.server === "string" ? cluster.server.replace(/\/+$/, "") : "";
   if (!/^https?:\/\/[^/]/.test(server)) {
     throw new KubeError("the cluster has no http(s) server", { kind: "config" });
   }
-  const insecure = cluster["insecure-skip-tls-verify"] === true;
-  if (server.startsWith("http:") && !insecure) {
+  if (server.startsWith("http:") && cluster["insecure-skip-tls-verify"] !== true) {
     // The full client refuses this too; saying so at start-up beats saying it at the notice.
     throw new KubeError(
       "HTTP protocol is not allowed when skipTLSVerify is not set (plain-http server without insecure-skip-tls-verify: true)",
       { kind: "tls" },
     );
   }
-  if (server.startsWith("https:") && insecure) {
+  return server;
+}
+
+/** What only the full client does: unchecked https, credential plugins, basic auth. */
+function refuseUnsupported(server: string, cluster: Obj, user: Obj): void {
+  if (server.startsWith("https:") && cluster["insecure-skip-tls-verify"] === true) {
     unsupported("insecure-skip-tls-verify with an https server");
   }
   for (const plugin of ["exec", "auth-provider"]) {
     if (user[plugin] !== undefined && user[plugin] !== null) unsupported(`user ${plugin} plugins`);
   }
   if (user.username !== undefined) unsupported("basic-auth users");
+}
 
-  const target: KubeTarget = { server, source: options.path };
-  if (cluster["certificate-authority-data"]) {
-    target.caPem = decodeBase64(
-      cluster["certificate-authority-data"],
-      "certificate-authority-data",
-    );
-  } else if (cluster["certificate-authority"]) {
-    target.caPem = await read(cluster["certificate-authority"], "certificate-authority");
-  }
-  if (typeof user.token === "string" && user.token !== "") target.token = user.token;
-  else if (user.tokenFile) target.tokenFile = file(user.tokenFile);
-  if (user["client-certificate-data"]) {
-    target.certPem = decodeBase64(user["client-certificate-data"], "client-certificate-data");
-  } else if (user["client-certificate"]) {
-    target.certPem = await read(user["client-certificate"], "client-certificate");
-  }
-  if (user["client-key-data"]) {
-    target.keyPem = decodeBase64(user["client-key-data"], "client-key-data");
-  } else if (user["client-key"]) {
-    target.keyPem = await read(user["client-key"], "client-key");
-  }
-  return target;
+/** Files a kubeconfig names: relative paths are taken from its folder, as kubectl does. */
+interface KubeconfigFiles {
+  path(p: unknown): string;
+  /** The file's text; a `config` KubeError naming `field` and the path when it cannot be read. */
+  read(p: unknown, field: string): Promise<string>;
+}
+
+function kubeconfigFiles(kubeconfigPath: string, readText: ReadText): KubeconfigFiles {
+  const dir = kubeconfigPath.includes("/") ? kubeconfigPath.replace(/\/[^/]*$/, "") : ".";
+  const path = (p: unknown) => String(p).startsWith("/") ? String(p) : `${dir}/${p}`;
+  return {
+    path,
+    async read(p, field) {
+      try {
+        return await readText(path(p));
+      } catch (error) {
+        throw new KubeError(`${field} ${path(p)} cannot be read (${(error as Error).name})`, {
+          kind: "config",
+        });
+      }
+    },
+  };
+}
+
+/** A PEM given inline (`<field>-data`, base64) or as a file (`<field>`); undefined when neither. */
+async function pem(entry: Obj, field: string, files: KubeconfigFiles): Promise<string | undefined> {
+  if (entry[`${field}-data`]) return decodeBase64(entry[`${field}-data`], `${field}-data`);
+  if (entry[field]) return await files.read(entry[field], field);
+  return undefined;
 }
 
 /** The service account's files, as the kubelet mounts them. */
