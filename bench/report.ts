@@ -291,12 +291,12 @@ function detectionSection(d: DetectionResult): string {
     "first (notify only), which starts that import, so the spot notice finds it loaded.",
     "",
     table,
-    "",
-    importCost,
+    // Without both cold and pre-warmed runs there is no import cost to state, and no blank lines.
+    ...(importCost ? ["", importCost] : []),
   ].join("\n");
 }
 
-function drainSection(cases: DrainCase[], s: BenchSettings): string {
+function drainSection(cases: DrainCase[], s: BenchSettings, detectionRan: boolean): string {
   const parts = [
     "## 2. Drain speed",
     "",
@@ -357,7 +357,7 @@ function drainSection(cases: DrainCase[], s: BenchSettings): string {
       "",
       `For reference, notice served → \`notice received\` over all handler drain runs: ${
         formatSummary(logged, ms)
-      } (the poll wait, see section 1).`,
+      } (the poll wait${detectionRan ? ", see section 1" : ""}).`,
     );
   }
   return parts.join("\n");
@@ -441,7 +441,8 @@ function footprintSection(r: BenchResults): string {
       );
     }
   }
-  return parts.join("\n");
+  // Only kubectl drains ran and no idle handler was measured: no heading without a figure under it.
+  return parts.length > 2 ? parts.join("\n") : "";
 }
 
 const TOOL_NAMES: Record<PeerTool, string> = {
@@ -604,8 +605,11 @@ export function renderResults(results: BenchResults): string {
     ),
   ];
   if (results.detection) parts.push("", detectionSection(results.detection));
-  if (results.drain) parts.push("", drainSection(results.drain, results.settings));
-  if (results.idle?.length || results.drain) parts.push("", footprintSection(results));
+  if (results.drain) {
+    parts.push("", drainSection(results.drain, results.settings, results.detection !== undefined));
+  }
+  const footprint = footprintSection(results);
+  if (footprint) parts.push("", footprint);
   if (results.peers) parts.push("", peersSection(results.peers));
   if (results.soak) parts.push("", soakSection(results.soak));
   if (results.soakFailed) parts.push("", "## 5. Soak", "", `Failed: ${results.soakFailed}`);

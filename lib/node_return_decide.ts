@@ -12,7 +12,7 @@ import {
   LB_EXCLUSION_LABEL,
   parseHandledState,
   TAINT_KEY,
-} from "./handler.ts";
+} from "./handler_state.ts";
 import type { NodeInfo } from "./kube.ts";
 import type { FinishedEvent } from "./maintenance.ts";
 import { NOTICE_KINDS, type NoticeKind } from "./notice.ts";

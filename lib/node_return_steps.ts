@@ -7,13 +7,13 @@
  * @module
  */
 
+import { sendMessage } from "./handler_messages.ts";
 import {
   annotationKey,
   type HandledState,
   LB_EXCLUSION_LABEL,
-  sendMessage,
   TAINT_KEY,
-} from "./handler.ts";
+} from "./handler_state.ts";
 import type { Identity } from "./imds.ts";
 import type { NodeInfo, NodePatch } from "./kube.ts";
 import type { KubeCore } from "./kube_http.ts";

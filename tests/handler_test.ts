@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
+import { createHandler } from "../lib/handler.ts";
+import type { HandlerDeps, HandlerOptions } from "../lib/handler_context.ts";
 import {
   annotationKey,
-  createHandler,
-  type HandlerDeps,
-  type HandlerOptions,
+  handledStateValue,
   LB_EXCLUSION_LABEL,
+  parseHandledState,
   TAINT_KEY,
-} from "../lib/handler.ts";
+  withTaint,
+} from "../lib/handler_state.ts";
 import type { Kube, NodeInfo, PodInfo, Taint } from "../lib/kube.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
@@ -732,4 +734,76 @@ Deno.test("handler names the missing pods/eviction grant once when the API forbi
     lines[0],
     /grant verb \\"create\\" on \\"pods\/eviction\\"|grant verb "create" on "pods\/eviction"/,
   );
+});
+
+Deno.test("parseHandledState reads a record and counts anything unreadable as not handled", () => {
+  const record = { id: "spot-interruption:x", phase: "started", at: NOW.toISOString() };
+  assert.deepEqual(parseHandledState(JSON.stringify(record)), record);
+  for (
+    const value of [
+      undefined,
+      "",
+      "{",
+      "null",
+      '{"id":1,"phase":"done"}',
+      '{"id":"x","phase":"gone"}',
+    ]
+  ) {
+    assert.equal(parseHandledState(value), undefined, String(value));
+  }
+});
+
+Deno.test("handledStateValue keeps the before-state of this notice's first run, not an announcement's or another notice's", () => {
+  const n = notice();
+  const info: NodeInfo = {
+    name: "n1",
+    unschedulable: true,
+    annotations: {},
+    labels: {},
+    taints: [],
+    bootId: "boot-now",
+  };
+  const earlier = { phase: "started" as const, at: NOW.toISOString(), bootId: "boot-first" };
+  const value = (previous: Parameters<typeof handledStateValue>[2]["previous"]) =>
+    JSON.parse(
+      handledStateValue(n, "done", { info, previous }, ["cordon"], {
+        at: NOW,
+        excludeFromLoadBalancers: true,
+      }),
+    );
+  const first = value({ ...earlier, id: n.id, wasUnschedulable: false, lbLabelAdded: false });
+  assert.deepEqual(first, {
+    id: n.id,
+    phase: "done",
+    at: NOW.toISOString(),
+    action: "terminate",
+    noticeTime: "2026-11-25T10:02:00.000Z",
+    bootId: "boot-first",
+    wasUnschedulable: false,
+    cordoned: true,
+  });
+  for (
+    const previous of [{ ...earlier, id: n.id, phase: "announced" as const }, {
+      ...earlier,
+      id: "spot-interruption:older",
+    }]
+  ) {
+    const v = value(previous);
+    assert.equal(v.bootId, "boot-now", previous.phase);
+    assert.equal(v.wasUnschedulable, true, previous.phase);
+    assert.equal(v.lbLabelAdded, true, previous.phase);
+  }
+});
+
+Deno.test("withTaint replaces the handler's earlier taint and keeps everyone else's", () => {
+  const taints: Taint[] = [
+    { key: "other", effect: "NoSchedule" },
+    { key: TAINT_KEY, value: "rebalance-recommendation", effect: "NoSchedule" },
+    { key: TAINT_KEY, value: "x", effect: "NoExecute" },
+  ];
+  assert.deepEqual(withTaint(taints, "spot-interruption"), [
+    { key: "other", effect: "NoSchedule" },
+    { key: TAINT_KEY, value: "x", effect: "NoExecute" },
+    { key: TAINT_KEY, value: "spot-interruption", effect: "NoSchedule" },
+  ]);
 });

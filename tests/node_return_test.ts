@@ -1,5 +1,10 @@
 import assert from "node:assert/strict";
-import { annotationKey, type HandledState, LB_EXCLUSION_LABEL, TAINT_KEY } from "../lib/handler.ts";
+import {
+  annotationKey,
+  type HandledState,
+  LB_EXCLUSION_LABEL,
+  TAINT_KEY,
+} from "../lib/handler_state.ts";
 import type { NodeInfo, NodePatch } from "../lib/kube.ts";
 import type { KubeCore } from "../lib/kube_http.ts";
 import { createMemoryLogger } from "../lib/log.ts";
