@@ -61,12 +61,13 @@ export interface ReturnState {
 /** How long the identity lookup may hold a message back. */
 const IDENTITY_MS = 2_000;
 
-function noticeOf(kind: NoticeKind, state: HandledState, event?: FinishedEvent): Notice {
-  const time = new Date(state.noticeTime ?? state.at);
+/** The notice a record on the node stands for, to name it in a message. */
+function noticeOf(kind: NoticeKind, record: HandledState, event?: FinishedEvent): Notice {
+  const time = new Date(record.noticeTime ?? record.at);
   return {
-    id: state.id,
+    id: record.id,
     kind,
-    action: state.action ?? event?.code ?? "",
+    action: record.action ?? event?.code ?? "",
     noticeTime: time,
     deadline: time,
     raw: "",
