@@ -1,4 +1,3 @@
-// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * Detach this instance from its Auto Scaling group so the group starts a replacement at once
  * instead of after the spot instance is gone. The AWS SDK costs ~30 MiB (docs/design.md), so it is
@@ -8,7 +7,8 @@
  */
 
 import { cached } from "./_async.ts";
-import { BodyTooLargeError } from "./body.ts";
+import { classify, redact } from "./asg_errors.ts";
+import { boundedFetch, MAX_AWS_BODY_BYTES } from "./asg_fetch.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { AsgResult, AsgStatus } from "./report.ts";
@@ -61,111 +61,10 @@ interface Sdk {
 /** Per-request bound so a hung endpoint cannot outlive the notice; the caller's signal cuts sooner. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
-/**
- * Bytes of one Auto Scaling answer at most. The SDK reads bodies itself (its deserializers
- * collect the whole stream, error answers included), so the bound sits in the fetch it is given.
- * The two calls' answers, errors included, are a few KiB; 256 KiB leaves room and keeps a huge
- * or endless answer from an endpoint override out of memory.
- */
-export const MAX_AWS_BODY_BYTES = 256 * 1024;
-
-/**
- * `fetch` with every response body cut off at `limit` bytes: reading past it errors with
- * {@linkcode BodyTooLargeError} and cancels the rest of the stream.
- */
-export function boundedFetch(limit: number, fetchFn: typeof fetch = fetch): typeof fetch {
-  return async (input, init) => {
-    const response = await fetchFn(input, init);
-    if (!response.body) return response;
-    let size = 0;
-    const limited = response.body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          size += chunk.byteLength;
-          if (size > limit) controller.error(new BodyTooLargeError(limit));
-          else controller.enqueue(chunk);
-        },
-      }),
-    );
-    return new Response(limited, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    });
-  };
-}
-
 // Detaching an instance in these states either already happened or cannot work any more.
 const LEAVING_STATES = /^(Detaching|Detached|Terminating.*|Terminated)$/;
 
-// Mirrors the SDK's own list, minus LimitExceededException: for Auto Scaling that is a quota.
-const THROTTLING_CODES = new Set([
-  "Throttling",
-  "ThrottlingException",
-  "ThrottledException",
-  "RequestThrottled",
-  "RequestThrottledException",
-  "RequestLimitExceeded",
-  "TooManyRequestsException",
-  "SlowDown",
-  "EC2ThrottledException",
-  "BandwidthLimitExceeded",
-  "PriorRequestNotComplete",
-]);
-
-const ACCESS_DENIED_CODES = new Set([
-  "AccessDenied",
-  "AccessDeniedException",
-  "UnauthorizedOperation",
-]);
-
 const INSTANCE_ID = /^i-[0-9a-f]{8,17}$/;
-
-type Action = "DescribeAutoScalingInstances" | "DetachInstances";
-
-interface AwsErrorLike {
-  name?: string;
-  message?: string;
-  $metadata?: { httpStatusCode?: number; attempts?: number };
-  $retryable?: { throttling?: boolean };
-}
-
-function redact(text: string): string {
-  // AWS messages may quote the caller's access key id; keep logs free of credential material.
-  return text.replace(/\b(AKIA|ASIA)[A-Z0-9]{8,}\b/g, "$1***").slice(0, 300);
-}
-
-function errorCode(error: unknown): string {
-  const name = (error as AwsErrorLike)?.name;
-  return typeof name === "string" && name !== "" && name !== "Error" ? name : "UnknownError";
-}
-
-function classify(error: unknown, where: { action: Action; group?: string }): AsgResult {
-  const { action, group } = where;
-  const e = (error ?? {}) as AwsErrorLike;
-  const code = errorCode(error);
-  const attempts = e.$metadata?.attempts;
-  const base = group === undefined ? {} : { group };
-  if (code === "AbortError") {
-    return { ...base, status: "failed", message: `${action} aborted (AbortError)` };
-  }
-  if (
-    THROTTLING_CODES.has(code) || e.$metadata?.httpStatusCode === 429 ||
-    e.$retryable?.throttling === true
-  ) {
-    const tries = attempts === undefined ? "" : ` after ${attempts} attempt(s)`;
-    return { ...base, status: "throttled", message: `${action} throttled (${code})${tries}` };
-  }
-  if (ACCESS_DENIED_CODES.has(code)) {
-    return {
-      ...base,
-      status: "access-denied",
-      message: `${action} denied (${code}): the role lacks IAM permission autoscaling:${action}`,
-    };
-  }
-  const detail = typeof e.message === "string" && e.message !== "" ? `: ${redact(e.message)}` : "";
-  return { ...base, status: "failed", message: `${action} failed (${code})${detail}` };
-}
 
 /** A result plus the lifecycle state seen, which goes to the log line but not to the caller. */
 interface Outcome {

@@ -8,7 +8,8 @@
  */
 
 import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "./log.ts";
-import { NOTIFIER_VARIABLES, notifierWarnings, validateNotifierEnv } from "./notify_targets.ts";
+import { notifierWarnings, validateNotifierEnv } from "./notify_env.ts";
+import { NOTIFIER_VARIABLES } from "./notify_targets.ts";
 import { ACTION_RULES, ACTIONS, type Actions } from "./policy.ts";
 import { DEFAULT_MAINTENANCE_LEAD_MS } from "./maintenance.ts";
 import type { IdentityUrls } from "./identity_urls.ts";
@@ -248,7 +249,7 @@ export function readRegion({ env, errors }: Reading): { awsRegion: string | unde
 
 /**
  * The notifier variables that are set, passed on untouched, with `WEBHOOK_TEMPLATE_FILE` read
- * into `WEBHOOK_TEMPLATE`; validated by lib/notify_targets.ts.
+ * into `WEBHOOK_TEMPLATE`; validated by lib/notify_env.ts.
  */
 export function readNotifiers({ env, errors, warnings, readFile }: Reading): {
   notifierEnv: Record<string, string>;

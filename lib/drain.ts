@@ -1,4 +1,3 @@
-// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * Deadline-aware node drain: `kubectl drain --force --ignore-daemonsets --delete-emptydir-data`,
  * except that everything is bounded by the notice's deadline. Evictions run concurrently
@@ -9,24 +8,15 @@
  * @module
  */
 
-import { type Clock, pause, retryUntil, type Sleep, sleep as realSleep } from "./_async.ts";
+import { type Clock, retryUntil, type Sleep, sleep as realSleep } from "./_async.ts";
 import type { Kube, PodInfo, PodRef } from "./kube.ts";
 import { isPermanentKubeError } from "./kube_errors.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { DrainResult, PodOutcome } from "./report.ts";
-
-/** Options of one {@linkcode Drainer.drain} call. */
-export interface DrainOptions {
-  /** When the drain must be over; pods still there are reported as remaining. */
-  deadline: Date;
-  /** Operator's grace period (`GRACE_PERIOD`); still capped by the deadline. */
-  gracePeriodSeconds?: number;
-  /** The handler's own pod, never evicted. */
-  ownPod?: PodRef;
-  /** Aborting stops retries and the wait; requests in flight finish. */
-  signal?: AbortSignal;
-}
+import { backoff, type Draining, type DrainOptions, podName } from "./drain_context.ts";
+import { createLimiter, evictOne } from "./drain_evict.ts";
+import { recordEnds, waitUntilGone } from "./drain_wait.ts";
 
 /** Drains one node. */
 export interface Drainer {
@@ -53,15 +43,7 @@ export interface DrainerOptions {
   random?: () => number;
 }
 
-/** First retry delay after a 429 or a server error; doubles per attempt up to the cap. */
-const BACKOFF_BASE_MS = 500;
-const BACKOFF_CAP_MS = 5_000;
-const DEFAULT_GRACE_SECONDS = 30;
 const DEFAULT_CONCURRENCY = 25;
-
-function podName(pod: { namespace: string; name: string }): string {
-  return `${pod.namespace}/${pod.name}`;
-}
 
 /**
  * Split the pods on a node into those to evict and those left alone: the handler's own pod,
@@ -98,93 +80,6 @@ export function selectPods(
   return { evict, skipped };
 }
 
-/**
- * The grace period to evict `pod` with: the operator's `gracePeriodSeconds`, else the pod's own
- * `terminationGracePeriodSeconds`, else 30, capped at one second less than the whole seconds
- * left until the deadline (leaving the kubelet time to kill and report), and never below 1.
- * The floor is 1, not 0, because 0 makes the API server delete the pod object at once while its
- * containers may still run (what `kubectl delete --force` does); a pod past the deadline still
- * gets the shortest graceful termination.
- *
- * @example
- * ```ts
- * import type { PodInfo } from "./kube.ts";
- * declare const pod: PodInfo;
- *
- * const now = new Date("2026-11-25T10:00:00Z");
- * graceFor(pod, { now, deadline: new Date("2026-11-25T10:00:20Z") }); // 19 for a 30 s pod
- * ```
- */
-export function graceFor(
-  pod: PodInfo,
-  options: { deadline: Date; now: Date; gracePeriodSeconds?: number },
-): number {
-  const wanted = options.gracePeriodSeconds ?? pod.terminationGracePeriodSeconds ??
-    DEFAULT_GRACE_SECONDS;
-  const secondsLeft = Math.floor((options.deadline.getTime() - options.now.getTime()) / 1000);
-  return Math.max(1, Math.min(Math.floor(wanted), secondsLeft - 1));
-}
-
-/** Runs a task when one of a bounded number of slots is free. */
-type Limit = <T>(task: () => Promise<T>) => Promise<T>;
-
-/** A counting semaphore: at most `limit` calls of `run` in flight. */
-function createLimiter(limit: number): Limit {
-  let active = 0;
-  const waiting: Array<() => void> = [];
-  return async (task) => {
-    if (active >= limit) await new Promise<void>((resolve) => waiting.push(resolve));
-    else active++;
-    try {
-      return await task();
-    } finally {
-      // Hand the slot straight to the next waiter so `active` never drops below the true count.
-      const next = waiting.shift();
-      if (next) next();
-      else active--;
-    }
-  };
-}
-
-/** What one pod's eviction loop ended with. */
-type EvictionEnd =
-  | { kind: "accepted"; pod: PodInfo }
-  | { kind: "gone"; pod: PodInfo }
-  | { kind: "failed"; pod: PodInfo; reason: string }
-  | { kind: "remaining"; pod: PodInfo; reason: string; metric: string; error?: string };
-
-/** The adapter prefixes messages with `evict pod ns/name: `; a per-pod list does not need it. */
-function stripPodPrefix(message: string, pod: string): string {
-  const prefix = `evict pod ${pod}: `;
-  return message.startsWith(prefix) ? message.slice(prefix.length) : message;
-}
-
-/** What every step of a drain shares: the API, the log, the clock, the settings. */
-interface Draining {
-  kube: Kube;
-  logger: Logger;
-  metrics?: Metrics;
-  now: Clock;
-  sleep: Sleep;
-  random: () => number;
-  pollIntervalMs: number;
-  concurrency: number;
-}
-
-type EvictOutcome = Awaited<ReturnType<Kube["evictPod"]>>;
-/** The last refusal of a pod's eviction, kept for the report at the deadline. */
-type Refusal = { code: number; message: string; blocked: boolean };
-
-function count(ctx: Draining, outcome: string): void {
-  ctx.metrics?.inc("sth_evictions_total", { outcome });
-}
-
-function backoff(ctx: Draining, attempt: number): number {
-  const full = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** attempt);
-  // Half fixed, half random, so many blocked pods do not retry in lockstep.
-  return full / 2 + (full / 2) * ctx.random();
-}
-
 /** The first list must succeed for the drain to start; a 5xx or a network error is retried. */
 function listWithRetry(ctx: Draining, node: string, drain: DrainOptions): Promise<PodInfo[]> {
   return retryUntil(() => ctx.kube.listPodsOnNode(node), {
@@ -199,182 +94,6 @@ function listWithRetry(ctx: Draining, node: string, drain: DrainOptions): Promis
       if (willRetry) ctx.logger.warn("cannot list pods on node, will retry", { node, error });
     },
   });
-}
-
-/** One eviction request in a free slot, with the grace period left; undefined once aborted. */
-function requestEviction(
-  ctx: Draining,
-  pod: PodInfo,
-  drain: DrainOptions,
-  limit: Limit,
-): Promise<EvictOutcome | undefined> {
-  return limit(async () => {
-    if (drain.signal?.aborted) return undefined;
-    const grace = graceFor(pod, {
-      deadline: drain.deadline,
-      now: ctx.now(),
-      gracePeriodSeconds: drain.gracePeriodSeconds,
-    });
-    try {
-      return await ctx.kube.evictPod(pod, { gracePeriodSeconds: grace });
-    } catch (error) {
-      // The adapter turns HTTP errors into outcomes; anything thrown is a transport problem.
-      const message = error instanceof Error ? error.message : String(error);
-      return { status: "retryable" as const, code: 0, message };
-    }
-  });
-}
-
-/** How a pod refused until the deadline (after a 429 or a retryable error) is reported. */
-function refusedUntilDeadline(pod: PodInfo, last: Refusal): EvictionEnd {
-  if (last.blocked) {
-    const pdb = /disruption budget/i.test(last.message);
-    return {
-      kind: "remaining",
-      pod,
-      reason: pdb
-        ? "blocked by PodDisruptionBudget until deadline"
-        : "eviction throttled (429) until deadline",
-      metric: "blocked",
-      error: last.message,
-    };
-  }
-  return {
-    kind: "remaining",
-    pod,
-    reason: last.code === 0
-      ? "API server unreachable until deadline"
-      : `eviction failed with HTTP ${last.code} until deadline`,
-    metric: "timeout",
-    error: last.message,
-  };
-}
-
-/** Evict one pod, retrying refusals with backoff until the deadline. */
-async function evictOne(
-  ctx: Draining,
-  pod: PodInfo,
-  drain: DrainOptions,
-  limit: Limit,
-): Promise<EvictionEnd> {
-  const { logger, now } = ctx;
-  const name = podName(pod);
-  const { deadline, signal } = drain;
-  let last: Refusal | undefined;
-  for (let attempt = 0;; attempt++) {
-    if (signal?.aborted) {
-      return { kind: "remaining", pod, reason: "drain aborted", metric: "aborted" };
-    }
-    const outcome = await requestEviction(ctx, pod, drain, limit);
-    if (outcome === undefined) continue;
-    switch (outcome.status) {
-      case "evicted":
-        // Logged now, not only once the pod is gone: a drain held up by one PodDisruptionBudget
-        // can take the whole two minutes, and `kubectl logs` should show progress meanwhile.
-        logger.info("eviction accepted", { pod: name });
-        return { kind: "accepted", pod };
-      case "gone":
-        return { kind: "gone", pod };
-      case "failed":
-        return { kind: "failed", pod, reason: stripPodPrefix(outcome.message, name) };
-      case "blocked":
-      case "retryable": {
-        last = {
-          code: outcome.code,
-          message: stripPodPrefix(outcome.message, name),
-          blocked: outcome.status === "blocked",
-        };
-        // The first refusal is worth an operator's attention (a budget or an API problem is
-        // eating the deadline); the retries after it would only flood the log.
-        const refused = { pod: name, code: outcome.code, error: last.message };
-        if (attempt === 0) {
-          logger.warn("eviction refused, will retry until the deadline", refused);
-        } else logger.debug("eviction refused, will retry", refused);
-      }
-    }
-    const left = deadline.getTime() - now().getTime();
-    if (left <= 0) break;
-    await pause(ctx.sleep, Math.min(backoff(ctx, attempt), left), signal);
-    if (now().getTime() >= deadline.getTime() && !signal?.aborted) break;
-  }
-  // Only reached at the deadline after a 429 or a retryable error.
-  return refusedUntilDeadline(pod, last!);
-}
-
-/** Put each eviction's end in the result; returns the accepted pods, still to leave the node. */
-function recordEnds(ctx: Draining, ends: EvictionEnd[], result: DrainResult): Map<string, PodInfo> {
-  const { logger } = ctx;
-  const waiting = new Map<string, PodInfo>();
-  for (const end of ends) {
-    const name = podName(end.pod);
-    switch (end.kind) {
-      case "accepted":
-        waiting.set(name, end.pod);
-        break;
-      case "gone":
-        result.evicted.push(name);
-        count(ctx, "gone");
-        logger.info("pod evicted", { pod: name, note: "already gone" });
-        break;
-      case "failed":
-        result.failed.push({ pod: name, reason: end.reason });
-        count(ctx, "failed");
-        logger.warn("pod eviction failed", { pod: name, reason: end.reason });
-        break;
-      case "remaining":
-        result.remaining.push({ pod: name, reason: end.reason });
-        count(ctx, end.metric);
-        logger.warn("pod still on node", { pod: name, reason: end.reason, error: end.error });
-    }
-  }
-  return waiting;
-}
-
-/**
- * Wait until each accepted pod is gone or replaced (new UID), one list per round, until the
- * deadline; what is still there then is reported as remaining.
- */
-async function waitUntilGone(
-  ctx: Draining,
-  node: string,
-  waiting: Map<string, PodInfo>,
-  drain: DrainOptions,
-  result: DrainResult,
-): Promise<void> {
-  const { logger, now } = ctx;
-  const { deadline, signal } = drain;
-  while (waiting.size > 0 && !signal?.aborted) {
-    let current: PodInfo[] | undefined;
-    try {
-      current = await ctx.kube.listPodsOnNode(node);
-    } catch (error) {
-      logger.warn("cannot check which evicted pods are gone", { node, error });
-    }
-    if (current) {
-      const uids = new Map(current.map((p) => [podName(p), p.uid]));
-      for (const [name, pod] of waiting) {
-        if (uids.get(name) === pod.uid) continue;
-        waiting.delete(name);
-        result.evicted.push(name);
-        count(ctx, "evicted");
-        logger.info("pod evicted", {
-          pod: name,
-          ...(uids.has(name) ? { note: "replaced" } : {}),
-        });
-      }
-    }
-    const left = deadline.getTime() - now().getTime();
-    if (waiting.size === 0 || left <= 0) break;
-    await pause(ctx.sleep, Math.min(ctx.pollIntervalMs, left), signal);
-  }
-  for (const name of waiting.keys()) {
-    const reason = signal?.aborted
-      ? "drain aborted while terminating"
-      : "still terminating at deadline";
-    result.remaining.push({ pod: name, reason });
-    count(ctx, signal?.aborted ? "aborted" : "timeout");
-    logger.warn("pod still on node", { pod: name, reason });
-  }
 }
 
 /** List, select, evict, wait, summarise: one drain of one node. */

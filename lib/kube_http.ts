@@ -8,15 +8,8 @@
  * @module
  */
 
-import {
-  type NodeInfo,
-  type NodePatch,
-  nodePatchBody,
-  type PodInfo,
-  type PodRef,
-  toNodeInfo,
-  toPodInfo,
-} from "./kube.ts";
+import type { NodeInfo, NodePatch, PodInfo, PodRef } from "./kube.ts";
+import { nodePatchBody, toNodeInfo, toPodInfo } from "./kube_objects.ts";
 import { KubeError } from "./kube_errors.ts";
 import { type KubeTarget, resolveInCluster, resolveKubeconfig } from "./kubeconfig.ts";
 import { parseKubeconfigText, UnsupportedKubeconfigError } from "./kubeconfig_yaml.ts";

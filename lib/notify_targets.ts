@@ -1,27 +1,26 @@
-// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * The notification targets: one table row per target, keyed by the environment variables that
- * enable it, and the start-up checks of those variables. Adding a target is adding one row to
- * `TARGETS`. This is all config needs, so checking the settings never loads the delivery code
- * or the SMTP client (lib/notify.ts).
+ * enable it, naming how each variable is checked and how a message is delivered. Adding a target
+ * is adding one row to `TARGETS` (and its builder to lib/notify_requests.ts). This and its checks (lib/notify_env.ts) are all config needs, so checking the
+ * settings never loads the delivery code or the SMTP client (lib/notify.ts).
  *
  * @module
  */
 
-import { isEmailAddress, type Mail, parseSmtpUrl } from "./mail_syntax.ts";
 import {
-  discordPayload,
-  googleChatPayload,
-  mailContent,
-  mattermostPayload,
-  type Message,
-  sematextPayload,
-  slackPayload,
-  teamsPayload,
-  webhookPayload,
-  wechatQuery,
-} from "./notify_payloads.ts";
-import { webhookDelivery, webhookProblems } from "./webhook_template.ts";
+  type Deliver,
+  discordRequest,
+  gmailRequest,
+  googleChatRequest,
+  mattermostRequest,
+  sematextRequest,
+  slackRequest,
+  smtpRequest,
+  teamsRequest,
+  webhookRequest,
+  wechatRequest,
+} from "./notify_requests.ts";
+import { webhookProblems } from "./webhook_settings.ts";
 
 /**
  * One notifier environment variable, for `--help`, config and redaction.
@@ -50,9 +49,11 @@ export interface NotifierVariable {
 
 /** Notifier variables by name: set ones only, trimmed (see {@linkcode present}). */
 export type Env = Record<string, string>;
-type Format = "http-url" | "smtp-url" | "addresses" | "address";
+/** How a variable's value is checked at start-up (lib/notify_env.ts). */
+export type Format = "http-url" | "smtp-url" | "addresses" | "address";
 
-interface VariableSpec {
+/** One variable of a {@linkcode TargetSpec}. */
+export interface VariableSpec {
   name: string;
   secret: boolean;
   required: boolean;
@@ -60,32 +61,17 @@ interface VariableSpec {
   format?: Format;
 }
 
-/** What one message becomes for one target: an HTTP request or a mail. */
-export type Delivery =
-  | {
-    kind: "http";
-    method: "GET" | "POST";
-    url: string;
-    contentType?: string;
-    body?: string;
-    headers?: Record<string, string>;
-  }
-  | { kind: "mail"; server: string; mail: Mail };
-
 /** One row of {@linkcode TARGETS}. */
 export interface TargetSpec {
   target: string;
   variables: VariableSpec[];
   /** Absent for targets that only earn a warning. */
-  deliver?: (message: Message, env: Env, settings: { gmailServer: string }) => Delivery;
+  deliver?: Deliver;
   /** Why the target's variables are ignored. */
   retired?: string;
   /** Problems involving several of its variables, checked at start-up. */
   validate?: (env: Env) => string[];
 }
-
-const FORM = "application/x-www-form-urlencoded";
-const JSON_TYPE = "application/json";
 
 function v(
   name: string,
@@ -101,40 +87,6 @@ function v(
   };
 }
 
-function form(url: string, payload: object): Delivery {
-  const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
-  return { kind: "http", method: "POST", url, contentType: FORM, body };
-}
-
-function json(url: string, payload: object): Delivery {
-  return {
-    kind: "http",
-    method: "POST",
-    url,
-    contentType: JSON_TYPE,
-    body: JSON.stringify(payload),
-  };
-}
-
-function addresses(value: string | undefined): string[] {
-  return (value ?? "").split(/[\s,;]+/).filter((a) => a !== "");
-}
-
-function withCredentials(server: string, user: string, pass: string): string {
-  const url = new URL(server);
-  // The setters leave "%" alone, so pre-encoding keeps a password such as "a%41" intact.
-  url.username = encodeURIComponent(user);
-  url.password = encodeURIComponent(pass);
-  return url.href;
-}
-
-function smtpFrom(env: Env): string {
-  if (env.EMAIL_FROM) return env.EMAIL_FROM;
-  const url = new URL(env.SMTP_URL);
-  const user = decodeURIComponent(url.username);
-  return user.includes("@") ? user : `spot-termination-handler@${url.hostname}`;
-}
-
 /** The table. Row order is the order of `--help` and of `targets`. */
 export const TARGETS: readonly TargetSpec[] = [
   {
@@ -147,7 +99,7 @@ export const TARGETS: readonly TargetSpec[] = [
       }),
       v("SLACK_CHANNEL", "Slack channel override, e.g. #ops"),
     ],
-    deliver: (m, env) => form(env.SLACK_URL, slackPayload(m, { channel: env.SLACK_CHANNEL })),
+    deliver: slackRequest,
   },
   {
     target: "mattermost",
@@ -161,15 +113,7 @@ export const TARGETS: readonly TargetSpec[] = [
       v("MATTERMOST_ICON_URL", "Mattermost icon URL override", { format: "http-url" }),
       v("MATTERMOST_CHANNEL", "Mattermost channel override"),
     ],
-    deliver: (m, env) =>
-      form(
-        env.MATTERMOST_WEBHOOK,
-        mattermostPayload(m, {
-          username: env.MATTERMOST_USERNAME,
-          iconUrl: env.MATTERMOST_ICON_URL,
-          channel: env.MATTERMOST_CHANNEL,
-        }),
-      ),
+    deliver: mattermostRequest,
   },
   {
     target: "sematext",
@@ -180,7 +124,7 @@ export const TARGETS: readonly TargetSpec[] = [
         format: "http-url",
       }),
     ],
-    deliver: (m, env) => json(env.SEMATEXT_URL, sematextPayload(m)),
+    deliver: sematextRequest,
   },
   {
     target: "wechat",
@@ -192,14 +136,7 @@ export const TARGETS: readonly TargetSpec[] = [
       }),
       v("WECHAT_KEY", "WeChat push key, sent as the key query parameter", { secret: true }),
     ],
-    deliver: (m, env) => {
-      const url = new URL(env.WECHAT_URL);
-      const { text, desp } = wechatQuery(m);
-      if (env.WECHAT_KEY) url.searchParams.append("key", env.WECHAT_KEY);
-      url.searchParams.append("text", text);
-      url.searchParams.append("desp", desp);
-      return { kind: "http", method: "GET", url: url.href };
-    },
+    deliver: wechatRequest,
   },
   {
     target: "google-chat",
@@ -210,7 +147,7 @@ export const TARGETS: readonly TargetSpec[] = [
         format: "http-url",
       }),
     ],
-    deliver: (m, env) => json(env.HANGOUTS_URL, googleChatPayload(m)),
+    deliver: googleChatRequest,
   },
   {
     target: "teams",
@@ -221,7 +158,7 @@ export const TARGETS: readonly TargetSpec[] = [
         format: "http-url",
       }),
     ],
-    deliver: (m, env) => json(env.TEAMS_WEBHOOK, teamsPayload(m)),
+    deliver: teamsRequest,
   },
   {
     target: "discord",
@@ -232,7 +169,7 @@ export const TARGETS: readonly TargetSpec[] = [
         format: "http-url",
       }),
     ],
-    deliver: (m, env) => json(env.DISCORD_WEBHOOK, discordPayload(m)),
+    deliver: discordRequest,
   },
   {
     target: "webhook",
@@ -255,12 +192,7 @@ export const TARGETS: readonly TargetSpec[] = [
       v("WEBHOOK_CONTENT_TYPE", "content type of the body; default application/json"),
     ],
     validate: webhookProblems,
-    deliver: (m, env) => ({
-      kind: "http",
-      method: "POST",
-      url: env.WEBHOOK_URL,
-      ...webhookDelivery(m, env, () => JSON.stringify(webhookPayload(m))),
-    }),
+    deliver: webhookRequest,
   },
   {
     target: "gmail",
@@ -272,14 +204,7 @@ export const TARGETS: readonly TargetSpec[] = [
         format: "addresses",
       }),
     ],
-    deliver: (m, env, settings) => {
-      const from = env.GMAIL_USER.includes("@") ? env.GMAIL_USER : `${env.GMAIL_USER}@gmail.com`;
-      return {
-        kind: "mail",
-        server: withCredentials(settings.gmailServer, from, env.GMAIL_PASS),
-        mail: { from, to: addresses(env.GMAIL_EMAILTO), ...mailContent(m) },
-      };
-    },
+    deliver: gmailRequest,
   },
   {
     target: "smtp",
@@ -294,11 +219,7 @@ export const TARGETS: readonly TargetSpec[] = [
         format: "address",
       }),
     ],
-    deliver: (m, env) => ({
-      kind: "mail",
-      server: env.SMTP_URL,
-      mail: { from: smtpFrom(env), to: addresses(env.EMAIL_TO), ...mailContent(m) },
-    }),
+    deliver: smtpRequest,
   },
   {
     target: "hipchat",
@@ -341,100 +262,4 @@ export function present(env: Env): Env {
 /** A target is requested when any of its required variables is set. */
 export function requested(spec: TargetSpec, env: Env): boolean {
   return spec.variables.some((x) => x.required && env[x.name] !== undefined);
-}
-
-function formatProblem(spec: VariableSpec, value: string): string | undefined {
-  switch (spec.format) {
-    case "http-url": {
-      let url: URL;
-      try {
-        url = new URL(value);
-      } catch {
-        return `${spec.name}: not an http(s) URL`;
-      }
-      return (url.protocol === "http:" || url.protocol === "https:") && url.hostname
-        ? undefined
-        : `${spec.name}: not an http(s) URL`;
-    }
-    case "smtp-url":
-      try {
-        parseSmtpUrl(value);
-        return undefined;
-      } catch (error) {
-        const detail = error instanceof Error ? error.message : String(error);
-        return `${spec.name}: ${detail.replace(/^SMTP server URL: /, "")}`;
-      }
-    case "addresses": {
-      const list = addresses(value);
-      const bad = list.find((a) => !isEmailAddress(a));
-      if (bad !== undefined) return `${spec.name}: ${JSON.stringify(bad)} is not an e-mail address`;
-      return list.length === 0 ? `${spec.name}: no address` : undefined;
-    }
-    case "address": {
-      const angle = /^[^<>\r\n]*<([^<>\s]+)>$/.exec(value);
-      return isEmailAddress(angle ? angle[1] : value)
-        ? undefined
-        : `${spec.name}: ${JSON.stringify(value)} is not an e-mail address`;
-    }
-    default:
-      return undefined;
-  }
-}
-
-/**
- * Problems that must stop start-up, one per line, each naming the variable and never
- * repeating a secret value: a malformed URL or address, or a target's required variable missing
- * while another of its required variables is set.
- *
- * @example
- * ```ts
- * validateNotifierEnv({ SLACK_URL: "hooks.slack.com/x" }); // ["SLACK_URL: not an http(s) URL"]
- * validateNotifierEnv({ SMTP_URL: "smtp://mail:587" }); // ["EMAIL_TO: required with SMTP_URL"]
- * ```
- */
-export function validateNotifierEnv(env: Record<string, string>): string[] {
-  const values = present(env);
-  const problems: string[] = [];
-  for (const spec of TARGETS) {
-    if (spec.retired || !requested(spec, values)) continue;
-    const set = spec.variables.filter((x) => x.required && values[x.name] !== undefined)
-      .map((x) => x.name);
-    for (const variable of spec.variables) {
-      const value = values[variable.name];
-      if (value === undefined) {
-        if (variable.required) problems.push(`${variable.name}: required with ${set.join(", ")}`);
-        continue;
-      }
-      const problem = formatProblem(variable, value);
-      if (problem) problems.push(problem);
-    }
-    if (spec.validate) problems.push(...spec.validate(values));
-  }
-  return problems;
-}
-
-/**
- * Settings that are ignored but worth telling the operator about: HipChat's variables, and
- * optional variables of a target that is not enabled (e.g. `SLACK_CHANNEL` without `SLACK_URL`).
- *
- * @example
- * ```ts
- * notifierWarnings({ HIPCHAT_AUTH_TOKEN: "t", HIPCHAT_ROOM_ID: "1" });
- * // ["HIPCHAT_AUTH_TOKEN, HIPCHAT_ROOM_ID: HipChat was shut down in 2019; ignored"]
- * ```
- */
-export function notifierWarnings(env: Record<string, string>): string[] {
-  const values = present(env);
-  const warnings: string[] = [];
-  for (const spec of TARGETS) {
-    const set = spec.variables.filter((x) => values[x.name] !== undefined).map((x) => x.name);
-    if (set.length === 0) continue;
-    if (spec.retired) {
-      warnings.push(`${set.join(", ")}: ${spec.retired}`);
-    } else if (!requested(spec, values)) {
-      const needed = spec.variables.filter((x) => x.required).map((x) => x.name);
-      warnings.push(`${set.join(", ")}: set without ${needed.join(", ")}; ignored`);
-    }
-  }
-  return warnings;
 }

@@ -1,4 +1,3 @@
-// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * A small SMTP client for notification mail, built on `Deno.connect`, `Deno.connectTls` and
  * `Deno.startTls`. Not `node:net`/`node:tls`: with the default CA store they ask for sys access
@@ -11,8 +10,10 @@
  * @module
  */
 
-import { raceAbort, timeoutSignal } from "./_async.ts";
+import { timeoutSignal } from "./_async.ts";
 import { isEmailAddress, type Mail, parseSmtpUrl, type SmtpServer } from "./mail_syntax.ts";
+import { base64, formatMessage } from "./smtp_format.ts";
+import { extensions, Session, SmtpError } from "./smtp_session.ts";
 
 export type { Mail } from "./mail_syntax.ts";
 
@@ -48,47 +49,7 @@ export interface SmtpSenderOptions {
   hostname?: string;
 }
 
-/**
- * An SMTP failure naming the step (`connect`, `STARTTLS`, `AUTH`, `RCPT TO`, ...) and, when the
- * server answered, its reply code. Never carries the password or the server URL.
- *
- * @example
- * ```ts
- * declare const sender: SmtpSender, mail: Mail;
- * try {
- *   await sender.send(mail);
- * } catch (e) {
- *   if (e instanceof SmtpError && e.code === 535) console.error("wrong SMTP password");
- * }
- * ```
- */
-export class SmtpError extends Error {
-  /** The SMTP step that failed. */
-  readonly step: string;
-  /** The server's reply code, when it sent one. */
-  readonly code?: number;
-
-  constructor(step: string, message: string, options: { code?: number; cause?: unknown } = {}) {
-    super(`SMTP ${step}: ${message}`, { cause: options.cause });
-    this.name = "SmtpError";
-    this.step = step;
-    this.code = options.code;
-  }
-
-  /** True when trying again later may succeed: no reply (network, timeout) or a 4xx reply. */
-  get transient(): boolean {
-    return this.code === undefined || (this.code >= 400 && this.code < 500);
-  }
-}
-
-interface Reply {
-  code: number;
-  lines: string[];
-}
-
 const encoder = new TextEncoder();
-const decoder = new TextDecoder();
-const MAX_LINE = 998;
 
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\./.test(hostname);
@@ -99,189 +60,6 @@ function envelopeAddress(value: string): string | undefined {
   const angle = /^[^<>\r\n]*<([^<>\s]+)>\s*$/.exec(value);
   const address = angle ? angle[1] : value.trim();
   return isEmailAddress(address) ? address : undefined;
-}
-
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) {
-    binary += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  }
-  return btoa(binary);
-}
-
-/** RFC 2047 encoded words for a header value that is not plain printable ASCII. */
-function encodeHeader(value: string): string {
-  const clean = value.replace(/[\r\n]+/g, " ");
-  if (/^[\x20-\x7e]*$/.test(clean)) return clean;
-  const words: string[] = [];
-  let chunk = "";
-  for (const char of clean) {
-    // 45 bytes of UTF-8 become 60 base64 characters: each encoded word stays under 76.
-    if (encoder.encode(chunk + char).length > 45) {
-      words.push(chunk);
-      chunk = "";
-    }
-    chunk += char;
-  }
-  if (chunk) words.push(chunk);
-  return words.map((w) => `=?UTF-8?B?${base64(encoder.encode(w))}?=`).join("\r\n ");
-}
-
-function rfc5322Date(date: Date): string {
-  return date.toUTCString().replace(/GMT$/, "+0000");
-}
-
-/**
- * The message as sent after DATA: headers, a blank line, the body with CRLF line ends and
- * leading dots doubled, without the final `.` line.
- */
-function formatMessage(mail: Mail, from: string, now: Date): string {
-  const domain = from.slice(from.lastIndexOf("@") + 1);
-  const lines = mail.text.replace(/\r\n?/g, "\n").split("\n");
-  const plain = /^[\t\n\r -~]*$/.test(mail.text) && lines.every((l) => l.length <= MAX_LINE);
-  const body = plain ? lines : (base64(encoder.encode(lines.join("\r\n"))).match(/.{1,76}/g) ?? []);
-  const headers = [
-    `Date: ${rfc5322Date(now)}`,
-    `From: ${encodeHeader(mail.from)}`,
-    `To: ${mail.to.join(",\r\n ")}`,
-    `Subject: ${encodeHeader(mail.subject)}`,
-    `Message-ID: <${crypto.randomUUID()}@${domain}>`,
-    "MIME-Version: 1.0",
-    "Content-Type: text/plain; charset=UTF-8",
-    `Content-Transfer-Encoding: ${plain ? "7bit" : "base64"}`,
-  ];
-  const stuffed = body.map((l) => (l.startsWith(".") ? "." + l : l));
-  return [...headers, "", ...stuffed].join("\r\n");
-}
-
-/** One SMTP conversation: buffered reply reading, per-step timeouts, abort. */
-class Session {
-  #conn: Deno.Conn;
-  #buffer = new Uint8Array(0);
-  #timeoutMs: number;
-  #signal?: AbortSignal;
-  #closed = false;
-
-  constructor(conn: Deno.Conn, timeoutMs: number, signal?: AbortSignal) {
-    this.#conn = conn;
-    this.#timeoutMs = timeoutMs;
-    this.#signal = signal;
-  }
-
-  /**
-   * Switch to TLS (STARTTLS or implicit TLS) and finish the handshake within the timeout.
-   * Unread plain-text bytes would be taken as the TLS server's words: refuse them.
-   */
-  async startTls(step: string, options: Deno.StartTlsOptions): Promise<void> {
-    if (this.#buffer.length > 0) {
-      throw new SmtpError(step, "server sent data before the TLS handshake");
-    }
-    await this.bounded(step, async () => {
-      const tls = await Deno.startTls(this.#conn as Deno.TcpConn, options);
-      this.#conn = tls;
-      await tls.handshake();
-    });
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed by the peer.
-    }
-  }
-
-  /**
-   * Run one step under the timeout and the caller's signal. Either of them closes the
-   * connection, which also ends the pending read or write.
-   */
-  async bounded<T>(step: string, work: () => Promise<T>): Promise<T> {
-    if (this.#signal?.aborted) throw new SmtpError(step, "aborted");
-    const cut = timeoutSignal(this.#timeoutMs, this.#signal);
-    // Either of them closes the connection, which also ends the pending read or write.
-    const stop = () => {
-      this.close();
-      return new SmtpError(
-        step,
-        cut.timedOut() ? `timed out after ${this.#timeoutMs} ms` : "aborted",
-      );
-    };
-    try {
-      return await raceAbort(work(), cut.signal, stop);
-    } catch (error) {
-      if (error instanceof SmtpError) throw error;
-      const detail = error instanceof Error ? error.message : String(error);
-      throw new SmtpError(step, detail, { cause: error });
-    } finally {
-      cut.clear();
-    }
-  }
-
-  async #readLine(step: string): Promise<string> {
-    while (true) {
-      const end = this.#buffer.indexOf(10);
-      if (end >= 0) {
-        const line = decoder.decode(this.#buffer.subarray(0, end)).replace(/\r$/, "");
-        this.#buffer = this.#buffer.slice(end + 1);
-        return line;
-      }
-      if (this.#buffer.length > 64 * 1024) {
-        throw new SmtpError(step, "reply line too long");
-      }
-      const chunk = new Uint8Array(4096);
-      const n = await this.#conn.read(chunk);
-      if (n === null) throw new SmtpError(step, "connection closed by the server");
-      const next = new Uint8Array(this.#buffer.length + n);
-      next.set(this.#buffer);
-      next.set(chunk.subarray(0, n), this.#buffer.length);
-      this.#buffer = next;
-    }
-  }
-
-  async #readReply(step: string): Promise<Reply> {
-    const lines: string[] = [];
-    while (true) {
-      const line = await this.#readLine(step);
-      const match = /^(\d{3})([ -]?)(.*)$/.exec(line);
-      if (!match) throw new SmtpError(step, "malformed reply from the server");
-      lines.push(match[3]);
-      if (match[2] !== "-") return { code: Number(match[1]), lines };
-    }
-  }
-
-  async #write(text: string): Promise<void> {
-    const bytes = encoder.encode(text);
-    let offset = 0;
-    while (offset < bytes.length) offset += await this.#conn.write(bytes.subarray(offset));
-  }
-
-  /** Send one command (or none, for the greeting) and expect one of `expect` as reply code. */
-  command(step: string, line: string | undefined, expect: number[]): Promise<Reply> {
-    return this.bounded(step, async () => {
-      if (line !== undefined) await this.#write(line + "\r\n");
-      const reply = await this.#readReply(step);
-      if (!expect.includes(reply.code)) {
-        // The reply text helps operators (e.g. "5.7.8 Username and Password not accepted");
-        // control characters are dropped so it stays one log line.
-        const text = reply.lines.join(" ").replace(/\p{Cc}/gu, "").slice(0, 200);
-        throw new SmtpError(step, `server replied ${reply.code} ${text}`.trimEnd(), {
-          code: reply.code,
-        });
-      }
-      return reply;
-    });
-  }
-}
-
-function extensions(reply: Reply): Map<string, string> {
-  const map = new Map<string, string>();
-  for (const line of reply.lines.slice(1)) {
-    const [name, ...rest] = line.trim().split(/\s+/);
-    if (name) map.set(name.toUpperCase(), rest.join(" ").toUpperCase());
-  }
-  return map;
 }
 
 /** One sender's server and settings, defaults filled in. */

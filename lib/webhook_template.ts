@@ -1,9 +1,9 @@
-// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
- * The generic webhook's optional template and headers, so one webhook can speak PagerDuty Events
- * v2, Opsgenie, Chime or an authenticated relay: `WEBHOOK_TEMPLATE` (or `WEBHOOK_TEMPLATE_FILE`)
- * is a Mustache template rendered from the fields in {@linkcode TEMPLATE_FIELDS},
- * `WEBHOOK_CONTENT_TYPE` says what it renders, `WEBHOOK_HEADERS` adds request headers.
+ * The generic webhook's optional template, so one webhook can speak PagerDuty Events v2, Opsgenie,
+ * Chime or an authenticated relay: `WEBHOOK_TEMPLATE` (or `WEBHOOK_TEMPLATE_FILE`) is a Mustache
+ * template rendered from the fields in lib/webhook_fields.ts, `WEBHOOK_CONTENT_TYPE` says what it
+ * renders (lib/webhook_settings.ts checks the settings together, lib/webhook_headers.ts the
+ * request headers).
  *
  * Mustache (npm `mustache`, the reference JavaScript implementation of the spec) is logic-less:
  * a template can only insert values and repeat or skip sections, and it is interpreted token by
@@ -22,14 +22,8 @@
 import type MustacheApi from "mustache";
 import type { Notice } from "./notice.ts";
 import { CONFIG_DIR } from "./permissions.ts";
-import {
-  baseText,
-  type Message,
-  messageText,
-  messageTitle,
-  severity,
-  webhookPayload,
-} from "./notify_payloads.ts";
+import type { Message } from "./notify_message.ts";
+import { TEMPLATE_FIELDS, type TemplateField, templateView } from "./webhook_fields.ts";
 
 type Engine = typeof MustacheApi;
 let engine: Engine | undefined;
@@ -66,184 +60,6 @@ export const DEFAULT_CONTENT_TYPE = "application/json";
 /** A template file larger than this is refused (a template is a few hundred bytes). */
 export const TEMPLATE_FILE_LIMIT = 64 * 1024;
 
-/** One field a template may use: a value, a list to repeat, or an object to enter. */
-export interface TemplateField {
-  name: string;
-  description: string;
-  /** Fields of the list's items or of the object, for sections. */
-  fields?: readonly TemplateField[];
-}
-
-const POD_FIELDS: readonly TemplateField[] = [
-  { name: "pod", description: "namespace/name" },
-  { name: "reason", description: "why it is listed" },
-];
-
-/**
- * Every field a template may use, documented in docs/notifications.md. Strings unless said
- * otherwise; inside a section, the section's own fields are used by name and a list of strings
- * item by `{{.}}`.
- */
-export const TEMPLATE_FIELDS: readonly TemplateField[] = [
-  {
-    name: "event",
-    description:
-      '"notice" (the start message), "result", "canceled" (a maintenance event over before its time) or "returned" (the node back in service)',
-  },
-  { name: "isNotice", description: "true for the start message: a section" },
-  { name: "isResult", description: "true for the result message: a section" },
-  { name: "title", description: 'e.g. "Spot Termination", "Spot Termination Result"' },
-  {
-    name: "summary",
-    description: 'one line: "Spot Termination (prod): NODE, Instance: ID, Instance Type: …"',
-  },
-  { name: "text", description: "the summary and one `Label: value` line per detail" },
-  {
-    name: "severity",
-    description: '"warning" (start), "good" or "bad" (result), "info" (canceled, dry run)',
-  },
-  {
-    name: "needsAttention",
-    description: "true for a result with pods left or failed, or a failed ASG detach: a section",
-  },
-  { name: "kind", description: "spot-interruption, rebalance-recommendation, …" },
-  { name: "action", description: "terminate, stop, hibernate, …" },
-  { name: "noticeId", description: "stable across polls and restarts: a de-duplication key" },
-  { name: "cluster", description: "CLUSTER, or empty" },
-  { name: "node", description: "the node's name" },
-  { name: "instanceId", description: "EC2 instance id" },
-  { name: "instanceType", description: "EC2 instance type" },
-  { name: "availabilityZone", description: "availability zone" },
-  { name: "region", description: "region, or empty" },
-  { name: "noticeTime", description: "when AWS acts (ISO 8601)" },
-  { name: "deadline", description: "when the handler stops waiting (ISO 8601)" },
-  { name: "dryRun", description: "true with DRY_RUN: a section" },
-  { name: "test", description: "true for a message sent by --test-notification: a section" },
-  { name: "plan", description: "the steps, a list of strings: `{{#plan}}{{.}} {{/plan}}`" },
-  { name: "planText", description: 'the steps joined, e.g. "cordon, taint, drain"' },
-  {
-    name: "payloadJson",
-    description: "the generic webhook's JSON document (schema version 1): `{{{payloadJson}}}`",
-  },
-  {
-    name: "result",
-    description: "only in the result message: a section with the fields below",
-    fields: [
-      { name: "drained", description: "true when the drain ran (fully or partly): a section" },
-      { name: "drainStatus", description: "drained, partial, dry-run, not-run, or empty" },
-      { name: "drainReason", description: "why the drain did not run (not-run), or empty" },
-      { name: "drainMessage", description: "what to fix when it did not run, or empty" },
-      { name: "wouldEvict", description: "with DRY_RUN: pods that would be evicted, a list" },
-      { name: "evicted", description: "evicted pods, a list of strings" },
-      { name: "evictedCount", description: "how many were evicted" },
-      {
-        name: "remaining",
-        description: "pods still there, with pod and reason",
-        fields: POD_FIELDS,
-      },
-      { name: "remainingCount", description: "how many remain" },
-      {
-        name: "failed",
-        description: "pods whose eviction failed, pod and reason",
-        fields: POD_FIELDS,
-      },
-      { name: "failedCount", description: "how many failed" },
-      { name: "skipped", description: "pods left alone, pod and reason", fields: POD_FIELDS },
-      { name: "skippedCount", description: "how many were left alone" },
-      {
-        name: "cordon",
-        description: "the cordon, when it was attempted: a section",
-        fields: [
-          { name: "status", description: "cordoned or failed" },
-          { name: "message", description: "why it failed, when it did" },
-        ],
-      },
-      {
-        name: "asg",
-        description: "the ASG detach, when asked for: a section",
-        fields: [
-          { name: "status", description: "detached, not-in-group, failed, …" },
-          { name: "group", description: "the group's name, when known" },
-          { name: "message", description: "a short explanation, when there is one" },
-        ],
-      },
-    ],
-  },
-];
-
-type View = { [key: string]: ViewValue };
-type ViewValue = string | number | boolean | null | View | ViewValue[];
-
-// Data only, no prototype: a name such as "constructor" finds nothing even if it got past the
-// name check.
-function data(entries: Record<string, ViewValue | undefined>): View {
-  const out = Object.create(null) as View;
-  for (const [k, v] of Object.entries(entries)) if (v !== undefined) out[k] = v;
-  return out;
-}
-
-/**
- * The values a template sees for a message; see {@linkcode TEMPLATE_FIELDS}.
- *
- * @example
- * ```ts
- * import type { Message } from "./notify_payloads.ts";
- * declare const start: Message;
- * templateView(start).title; // "Spot Termination"
- * ```
- */
-export function templateView(message: Message): View {
-  const payload = webhookPayload(message);
-  const pods = (list: { pod: string; reason: string }[]) =>
-    list.map((p) => data({ pod: p.pod, reason: p.reason }));
-  const r = payload.result;
-  return data({
-    event: payload.event,
-    isNotice: payload.event === "notice",
-    isResult: payload.event === "result",
-    title: messageTitle(message),
-    summary: baseText(message),
-    text: messageText(message),
-    severity: severity(message),
-    needsAttention: severity(message) === "bad",
-    kind: payload.kind,
-    action: payload.action,
-    noticeId: payload.noticeId,
-    cluster: payload.cluster ?? "",
-    node: payload.node,
-    instanceId: payload.instanceId,
-    instanceType: payload.instanceType,
-    availabilityZone: payload.availabilityZone,
-    region: payload.region ?? "",
-    noticeTime: payload.noticeTime,
-    deadline: payload.deadline,
-    dryRun: payload.dryRun,
-    test: payload.test === true,
-    plan: [...payload.plan],
-    planText: payload.plan.join(", "),
-    payloadJson: JSON.stringify(payload),
-    result: r && data({
-      drained: r.drained,
-      drainStatus: r.drain?.status ?? "",
-      drainReason: r.drain?.reason ?? "",
-      drainMessage: r.drain?.message ?? "",
-      wouldEvict: [...(r.wouldEvict ?? [])],
-      cordon: r.cordon ? data({ status: r.cordon.status, message: r.cordon.message }) : null,
-      evicted: [...r.evicted],
-      evictedCount: r.evicted.length,
-      remaining: pods(r.remaining),
-      remainingCount: r.remaining.length,
-      failed: pods(r.failed),
-      failedCount: r.failed.length,
-      skipped: pods(r.skipped),
-      skippedCount: r.skipped.length,
-      asg: r.asg
-        ? data({ status: r.asg.status, group: r.asg.group, message: r.asg.message })
-        : null,
-    }),
-  });
-}
-
 /** How `{{name}}` escapes a value for a content type; `{{{name}}}` never escapes. */
 function escaperFor(contentType: string): (value: unknown) => string {
   const type = contentType.split(";")[0].trim().toLowerCase();
@@ -257,7 +73,8 @@ function escaperFor(contentType: string): (value: unknown) => string {
   return (value) => String(value);
 }
 
-function isJson(contentType: string): boolean {
+/** Whether a content type is JSON, so a rendered template must parse as JSON. */
+export function isJson(contentType: string): boolean {
   const type = contentType.split(";")[0].trim().toLowerCase();
   return type === "application/json" || type.endsWith("+json");
 }
@@ -352,7 +169,7 @@ export interface WebhookTemplate {
  *
  * @example
  * ```ts
- * import type { Message } from "./notify_payloads.ts";
+ * import type { Message } from "./notify_message.ts";
  * declare const message: Message;
  * const t = compileWebhookTemplate('{"text":"{{summary}}"}', DEFAULT_CONTENT_TYPE);
  * if (!("problems" in t)) t.render(message); // {"text":"Spot Termination: …"}
@@ -395,99 +212,6 @@ export function compileWebhookTemplate(
   return { render };
 }
 
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Set by the handler from the request itself, or by WEBHOOK_CONTENT_TYPE.
-const RESERVED = new Set(["content-type", "content-length", "host", "transfer-encoding"]);
-
-/**
- * Parse `WEBHOOK_HEADERS`: a JSON object (`{"Authorization":"Bearer …"}`, as
- * aws-node-termination-handler takes it) or one `Name: value` per line. Problems never quote a
- * value.
- *
- * @example
- * ```ts
- * parseWebhookHeaders("Authorization: Bearer abc\nX-Team: ops");
- * // { headers: { Authorization: "Bearer abc", "X-Team": "ops" } }
- * ```
- */
-export function parseWebhookHeaders(
-  text: string,
-): { headers: Record<string, string> } | { problems: string[] } {
-  let pairs: [string, unknown][];
-  const trimmed = text.trim();
-  if (trimmed.startsWith("{")) {
-    try {
-      const parsed = JSON.parse(trimmed);
-      if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) throw new Error();
-      pairs = Object.entries(parsed);
-    } catch {
-      return { problems: ["not a JSON object of header names and values"] };
-    }
-  } else {
-    pairs = [];
-    const lines = trimmed.split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "");
-    for (const [i, line] of lines.entries()) {
-      const colon = line.indexOf(":");
-      if (colon <= 0) return { problems: [`line ${i + 1} is not "Name: value"`] };
-      pairs.push([line.slice(0, colon).trim(), line.slice(colon + 1).trim()]);
-    }
-  }
-  const problems: string[] = [];
-  const headers: Record<string, string> = {};
-  for (const [name, value] of pairs) {
-    if (!TOKEN.test(name)) problems.push(`${JSON.stringify(name)} is not a header name`);
-    else if (RESERVED.has(name.toLowerCase())) {
-      problems.push(
-        `${name} is set by the handler${
-          name.toLowerCase() === "content-type" ? " (use WEBHOOK_CONTENT_TYPE)" : ""
-        }`,
-      );
-    } else if (typeof value !== "string" || /[\r\n\0]/.test(value)) {
-      problems.push(`the value of ${name} must be text on one line`);
-    } else headers[name] = value;
-  }
-  if (problems.length === 0 && pairs.length === 0) problems.push("no header");
-  return problems.length ? { problems } : { headers };
-}
-
-/**
- * Problems of the generic webhook's optional settings, one line each, naming the variable:
- * `WEBHOOK_CONTENT_TYPE`, `WEBHOOK_HEADERS`, `WEBHOOK_TEMPLATE` (the text of
- * `WEBHOOK_TEMPLATE_FILE` once config has read it).
- *
- * @example
- * ```ts
- * webhookProblems({ WEBHOOK_URL: "https://x", WEBHOOK_TEMPLATE: "{{#a}}" });
- * // ['WEBHOOK_TEMPLATE: does not parse: Unclosed section "a" at 6']
- * ```
- */
-export function webhookProblems(env: Record<string, string | undefined>): string[] {
-  const problems: string[] = [];
-  const contentType = env.WEBHOOK_CONTENT_TYPE ?? DEFAULT_CONTENT_TYPE;
-  const typeOk = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/.test(
-    contentType,
-  );
-  if (!typeOk) {
-    problems.push(`WEBHOOK_CONTENT_TYPE: ${JSON.stringify(contentType)} is not a media type`);
-  }
-  if (env.WEBHOOK_HEADERS !== undefined) {
-    const parsed = parseWebhookHeaders(env.WEBHOOK_HEADERS);
-    if ("problems" in parsed) problems.push(...parsed.problems.map((p) => `WEBHOOK_HEADERS: ${p}`));
-  }
-  if (env.WEBHOOK_TEMPLATE !== undefined && typeOk) {
-    const template = compileWebhookTemplate(env.WEBHOOK_TEMPLATE, contentType);
-    const from = env.WEBHOOK_TEMPLATE_FILE
-      ? `WEBHOOK_TEMPLATE_FILE ${env.WEBHOOK_TEMPLATE_FILE}`
-      : "WEBHOOK_TEMPLATE";
-    if ("problems" in template) problems.push(...template.problems.map((p) => `${from}: ${p}`));
-  } else if (env.WEBHOOK_TEMPLATE === undefined && typeOk) {
-    if (!isJson(contentType)) {
-      problems.push("WEBHOOK_CONTENT_TYPE: the built-in body is JSON; set WEBHOOK_TEMPLATE too");
-    }
-  }
-  return problems;
-}
-
 /**
  * Read `WEBHOOK_TEMPLATE_FILE` at start-up: its text, or the one-line problem (missing, not
  * permitted, too large, not UTF-8, or set together with `WEBHOOK_TEMPLATE`).
@@ -524,45 +248,4 @@ export function loadTemplateFile(
   } catch {
     return fail(`${path} is not UTF-8 text`);
   }
-}
-
-const compiled = new Map<string, WebhookTemplate>();
-
-/**
- * The parts of the generic webhook's request that its settings decide: content type, body and
- * extra headers. `defaultBody` builds the built-in JSON document when there is no template.
- * Settings are checked at start-up ({@linkcode webhookProblems}); an invalid one here throws.
- *
- * @example
- * ```ts
- * import type { Message } from "./notify_payloads.ts";
- * declare const message: Message;
- * webhookDelivery(message, { WEBHOOK_HEADERS: "Authorization: Bearer t" }, () => "{}");
- * // { contentType: "application/json", body: "{}", headers: { Authorization: "Bearer t" } }
- * ```
- */
-export function webhookDelivery(
-  message: Message,
-  env: Record<string, string | undefined>,
-  defaultBody: () => string,
-): { contentType: string; body: string; headers?: Record<string, string> } {
-  const contentType = env.WEBHOOK_CONTENT_TYPE ?? DEFAULT_CONTENT_TYPE;
-  let body: string;
-  if (env.WEBHOOK_TEMPLATE === undefined) {
-    body = defaultBody();
-  } else {
-    const key = `${contentType}\n${env.WEBHOOK_TEMPLATE}`;
-    let template = compiled.get(key);
-    if (!template) {
-      const result = compileWebhookTemplate(env.WEBHOOK_TEMPLATE, contentType);
-      if ("problems" in result) throw new TypeError(`WEBHOOK_TEMPLATE: ${result.problems[0]}`);
-      template = result;
-      compiled.set(key, template);
-    }
-    body = template.render(message);
-  }
-  if (env.WEBHOOK_HEADERS === undefined) return { contentType, body };
-  const parsed = parseWebhookHeaders(env.WEBHOOK_HEADERS);
-  if ("problems" in parsed) throw new TypeError(`WEBHOOK_HEADERS: ${parsed.problems[0]}`);
-  return { contentType, body, headers: parsed.headers };
 }

@@ -1,11 +1,12 @@
 /**
  * The Auto Scaling answers' byte bound: the SDK reads bodies itself, so the bound sits in the
- * fetch it is given (lib/asg.ts boundedFetch). An endpoint override that answers with an endless
+ * fetch it is given (lib/asg_fetch.ts boundedFetch). An endpoint override that answers with an endless
  * error body must give a failed detach, not a process that grows until it is killed.
  */
 import assert from "node:assert/strict";
 import { BodyTooLargeError } from "../lib/body.ts";
-import { boundedFetch, createAsgDetacher, MAX_AWS_BODY_BYTES } from "../lib/asg.ts";
+import { createAsgDetacher } from "../lib/asg.ts";
+import { boundedFetch, MAX_AWS_BODY_BYTES } from "../lib/asg_fetch.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 
 function endless(onCancel: () => void): ReadableStream<Uint8Array> {

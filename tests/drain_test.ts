@@ -1,13 +1,14 @@
 import assert from "node:assert/strict";
-import { createDrainer, type DrainerOptions, graceFor, selectPods } from "../lib/drain.ts";
+import { createDrainer, type DrainerOptions, selectPods } from "../lib/drain.ts";
+import { graceFor } from "../lib/drain_evict.ts";
 import {
-  createKube,
   type EvictionOutcome,
   type Kube,
   KubeError,
   type PodInfo,
   type PodRef,
 } from "../lib/kube.ts";
+import { createKube } from "../lib/kube_client.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import { DEMO_HANDLER_POD, demoPods, startFakeApiServer } from "../tools/fake_apiserver.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { findPid, sampleProcess } from "../bench/procfs.ts";
 import { demoPods } from "../tools/fake_apiserver.ts";
 import { startTokenTrap } from "../tools/hostile_imds.ts";
-import { NOTICE_PATHS } from "../lib/monitor.ts";
+import { NOTICE_PATHS } from "../lib/sources.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";
 import { waitFor } from "../tools/wait.ts";
 

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import type { Identity, Imds, ImdsResponse } from "../lib/imds.ts";
+import type { Identity, Imds } from "../lib/imds.ts";
+import type { ImdsResponse } from "../lib/imds_http.ts";
 import { identityWithUrls } from "../lib/identity_urls.ts";
 import { DEFAULT_IDENTITY } from "../tools/mock_imds.ts";
 import { spawnHandler, startStack } from "../tools/stack.ts";

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
-import {
-  createImds,
-  ImdsError,
-  MAX_BODY_BYTES,
-  regionFromAvailabilityZone,
-  V2_RETRY_MS,
-} from "../lib/imds.ts";
+import { createImds, regionFromAvailabilityZone } from "../lib/imds.ts";
+import { ImdsError, MAX_BODY_BYTES } from "../lib/imds_http.ts";
+import { V2_RETRY_MS } from "../lib/imds_token.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { startMockImds } from "../tools/mock_imds.ts";
 import type { MockImds } from "../tools/mock_imds.ts";

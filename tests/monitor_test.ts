@@ -1,249 +1,17 @@
 import assert from "node:assert/strict";
 import { sleep } from "../lib/_async.ts";
-import { createImds, ImdsError } from "../lib/imds.ts";
-import type { Imds, ImdsResponse } from "../lib/imds.ts";
+import { createImds, type Imds } from "../lib/imds.ts";
+import { ImdsError, type ImdsResponse } from "../lib/imds_http.ts";
 import { createLogger, createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
-import {
-  createMonitor,
-  MAINTENANCE_HORIZON_MS,
-  NOTICE_PATHS,
-  parseInstanceAction,
-  parseLifecycleState,
-  parseRebalance,
-  parseScheduledEvents,
-  parseTerminationTime,
-  SPOT_HORIZON_MS,
-} from "../lib/monitor.ts";
-import type { Notice } from "../lib/notice.ts";
-import { formatEventTime, startMockImds } from "../tools/mock_imds.ts";
+import { createMonitor, type MonitorOptions } from "../lib/monitor.ts";
+import { NOTICE_PATHS, NOTICE_SOURCES } from "../lib/sources.ts";
+import { computeDeadline, type Notice } from "../lib/notice.ts";
+import type { NoticeSource } from "../lib/notice_source.ts";
+import { startMockImds } from "../tools/mock_imds.ts";
 import { startTokenTrap } from "../tools/hostile_imds.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
-
-// ---------------------------------------------------------------- parsers
-
-Deno.test("parseInstanceAction reads action and time with a deadline before the time", () => {
-  const body = '{"action":"stop","time":"2026-11-25T10:02:00Z"}';
-  assert.deepEqual(parseInstanceAction(body, NOW), {
-    id: "spot-interruption:2026-11-25T10:02:00Z",
-    kind: "spot-interruption",
-    noticeTime: new Date("2026-11-25T10:02:00Z"),
-    deadline: new Date("2026-11-25T10:01:55Z"),
-    action: "stop",
-    raw: body,
-  });
-  const margin = parseInstanceAction(body, NOW, 30_000);
-  assert.deepEqual(margin.deadline, new Date("2026-11-25T10:01:30Z"));
-});
-
-Deno.test("parseInstanceAction gives the same id for the same instant in another notation", () => {
-  const a = parseInstanceAction('{"action":"terminate","time":"2026-11-25T10:02:00.000Z"}', NOW);
-  const b = parseInstanceAction('{"action":"terminate","time":"2026-11-25T11:02:00+01:00"}', NOW);
-  assert.equal(a.id, "spot-interruption:2026-11-25T10:02:00Z");
-  assert.equal(b.id, a.id);
-});
-
-Deno.test("parseInstanceAction uses now + 120 s when the time has already passed", () => {
-  const n = parseInstanceAction('{"action":"terminate","time":"2026-11-25T09:00:00Z"}', NOW);
-  assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
-  assert.equal(n.id, "spot-interruption:2026-11-25T09:00:00Z");
-});
-
-Deno.test("parseInstanceAction rejects malformed bodies naming the path", () => {
-  const cases: [string, ErrorConstructor][] = [
-    ["", SyntaxError],
-    ['{"action": "termin', SyntaxError],
-    ["<html>oops</html>", SyntaxError],
-    ["[]", TypeError],
-    ["null", TypeError],
-    ['{"time":"2026-11-25T10:02:00Z"}', TypeError],
-    ['{"action":"","time":"2026-11-25T10:02:00Z"}', TypeError],
-    ['{"action":"terminate"}', TypeError],
-    ['{"action":"terminate","time":1764064920}', TypeError],
-    ['{"action":"terminate","time":"tomorrow"}', SyntaxError],
-    ['{"action":"terminate","time":"2026-13-25T10:02:00Z"}', SyntaxError],
-  ];
-  for (const [body, type] of cases) {
-    assert.throws(() => parseInstanceAction(body, NOW), (err: Error) => {
-      assert.ok(err instanceof type, `${body}: ${err}`);
-      assert.match(err.message, /meta-data\/spot\/instance-action/);
-      return true;
-    });
-  }
-});
-
-Deno.test("parseTerminationTime reads a plain time and matches the instance-action id", () => {
-  const n = parseTerminationTime("2026-11-25T10:02:00Z\n", NOW);
-  assert.equal(n.id, "spot-interruption:2026-11-25T10:02:00Z");
-  assert.equal(n.action, "terminate");
-  assert.equal(n.kind, "spot-interruption");
-  assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
-  const fromAction = parseInstanceAction(
-    '{"action":"terminate","time":"2026-11-25T10:02:00Z"}',
-    NOW,
-  );
-  assert.equal(n.id, fromAction.id);
-});
-
-Deno.test("parseTerminationTime rejects anything but an RFC 3339 time", () => {
-  for (const body of ["", "soon", '{"time":"2026-11-25T10:02:00Z"}', "2026-11-25", "1764064920"]) {
-    assert.throws(() => parseTerminationTime(body, NOW), /meta-data\/spot\/termination-time/);
-  }
-});
-
-Deno.test("parseRebalance keeps one id whatever the noticeTime, so a moving time is one notice", () => {
-  const a = parseRebalance('{"noticeTime":"2026-11-25T09:59:30Z"}', NOW);
-  const b = parseRebalance('{"noticeTime":"2026-11-25T09:59:31Z"}', NOW);
-  assert.equal(a.id, b.id);
-});
-
-Deno.test("parseRebalance reads noticeTime; the deadline counts from now", () => {
-  const body = '{"noticeTime":"2026-11-25T09:59:30Z"}';
-  const n = parseRebalance(body, NOW);
-  assert.equal(n.id, "rebalance-recommendation");
-  assert.equal(n.kind, "rebalance-recommendation");
-  assert.deepEqual(n.noticeTime, new Date("2026-11-25T09:59:30Z"));
-  assert.deepEqual(n.deadline, new Date("2026-11-25T10:01:55Z"));
-  assert.equal(n.raw, body);
-  for (const bad of ["{", "[]", "{}", '{"noticeTime":"yesterday"}', '{"noticeTime":5}']) {
-    assert.throws(() => parseRebalance(bad, NOW), /meta-data\/events\/recommendations\/rebalance/);
-  }
-});
-
-Deno.test("parseScheduledEvents returns active events and skips completed and canceled ones", () => {
-  const event = (state: string, id: string, notBefore = "1 Dec 2026 09:00:43 GMT") => ({
-    Code: "system-reboot",
-    Description: "scheduled reboot",
-    State: state,
-    EventId: id,
-    NotBefore: notBefore,
-    NotAfter: "1 Dec 2026 11:00:43 GMT",
-  });
-  const body = JSON.stringify([
-    event("active", "instance-event-1"),
-    event("Completed", "instance-event-2"),
-    event("canceled", "instance-event-3"),
-    event("Canceled", "instance-event-4"),
-    event("scheduled", "instance-event-5", "25 Nov 2026 10:01:00 GMT"),
-  ]);
-  const notices = parseScheduledEvents(body, NOW);
-  assert.deepEqual(notices.map((n) => n.id), [
-    "scheduled-maintenance:instance-event-1",
-    "scheduled-maintenance:instance-event-5",
-  ]);
-  assert.deepEqual(notices[0].noticeTime, new Date("2026-12-01T09:00:43Z"));
-  assert.deepEqual(notices[0].deadline, new Date("2026-12-01T09:00:38Z"));
-  assert.equal(notices[0].action, "system-reboot");
-  assert.deepEqual(JSON.parse(notices[0].raw), event("active", "instance-event-1"));
-  assert.deepEqual(notices[1].deadline, new Date("2026-11-25T10:00:55Z"));
-  assert.deepEqual(notices[0].notAfter, new Date("2026-12-01T11:00:43Z"));
-  assert.deepEqual(parseScheduledEvents("[]", NOW), []);
-  assert.deepEqual(parseScheduledEvents("", NOW), []);
-});
-
-Deno.test("parseScheduledEvents reads the times the mock writes", () => {
-  const at = new Date("2026-01-05T07:08:09Z");
-  const body = JSON.stringify([{
-    Code: "instance-stop",
-    Description: "d",
-    State: "active",
-    EventId: "e-1",
-    NotBefore: formatEventTime(at),
-  }]);
-  assert.deepEqual(parseScheduledEvents(body, NOW)[0].noticeTime, at);
-});
-
-Deno.test("parseScheduledEvents rejects malformed bodies naming the path and the event", () => {
-  const good = { Code: "c", Description: "d", State: "active", EventId: "e", NotBefore: "" };
-  const bad: [unknown, RegExp][] = [
-    [{}, /expected a JSON array/],
-    [[null], /\[0\]: expected an object/],
-    [[{ ...good, EventId: undefined, NotBefore: "1 Dec 2026 09:00:43 GMT" }], /\[0\]: "EventId"/],
-    [[{ ...good, NotBefore: "Dec 1 2026" }], /\[0\] "NotBefore": not a time/],
-    [[{ ...good, NotBefore: "31 Feb 2026 09:00:43 GMT" }], /no such time/],
-    [[{ ...good, NotBefore: "1 Dec 2026 25:00:43 GMT" }], /no such time/],
-    [[{ ...good, NotBefore: 12 }], /\[0\] "NotBefore": expected a time string/],
-  ];
-  for (const [value, pattern] of bad) {
-    assert.throws(
-      () => parseScheduledEvents(JSON.stringify(value), NOW),
-      (err: Error) => {
-        assert.match(err.message, /meta-data\/events\/maintenance\/scheduled/);
-        assert.match(err.message, pattern);
-        return true;
-      },
-    );
-  }
-  assert.throws(() => parseScheduledEvents("[{", NOW), SyntaxError);
-});
-
-Deno.test("parseLifecycleState turns Terminated into a notice and other states into null", () => {
-  for (const state of ["InService", "Pending", "Standby", "Detached", "Warmed:Running"]) {
-    assert.equal(parseLifecycleState(state, NOW), null, state);
-  }
-  const n = parseLifecycleState("Terminated\n", NOW);
-  assert.deepEqual(n, {
-    id: "asg-termination:Terminated",
-    kind: "asg-termination",
-    noticeTime: NOW,
-    deadline: new Date("2026-11-25T10:01:55Z"),
-    action: "Terminated",
-    raw: "Terminated\n",
-  });
-  for (const bad of ["", "{", "<html>", "In Service", '"Terminated"']) {
-    assert.throws(
-      () => parseLifecycleState(bad, NOW),
-      /meta-data\/autoscaling\/target-lifecycle-state/,
-    );
-  }
-});
-
-Deno.test("spot and rebalance times more than 10 minutes ahead are refused as implausible", () => {
-  const ahead = (ms: number) => new Date(NOW.getTime() + ms).toISOString();
-  const cases: [string, (time: string) => unknown][] = [
-    [
-      NOTICE_PATHS.instanceAction,
-      (t) => parseInstanceAction(`{"action":"stop","time":"${t}"}`, NOW),
-    ],
-    [NOTICE_PATHS.terminationTime, (t) => parseTerminationTime(t, NOW)],
-    [NOTICE_PATHS.rebalance, (t) => parseRebalance(`{"noticeTime":"${t}"}`, NOW)],
-  ];
-  for (const [path, parse] of cases) {
-    for (const far of ["9999-12-31T23:59:59Z", ahead(SPOT_HORIZON_MS + 1000)]) {
-      assert.throws(() => parse(far), (err: Error) => {
-        assert.ok(err instanceof RangeError, `${path} ${far}: ${err}`);
-        assert.ok(err.message.startsWith(path), err.message);
-        assert.match(err.message, /is more than 10 minutes ahead; not a plausible notice time/);
-        return true;
-      });
-    }
-    parse(ahead(SPOT_HORIZON_MS - 1000));
-    parse("2026-11-25T09:00:00Z");
-  }
-  assert.equal(SPOT_HORIZON_MS, 600_000);
-});
-
-Deno.test("scheduled events more than 60 days ahead are refused; within 60 days they are notices", () => {
-  const event = (notBefore: Date) =>
-    JSON.stringify([{
-      Code: "instance-retirement",
-      Description: "retirement",
-      State: "active",
-      EventId: "instance-event-1",
-      NotBefore: formatEventTime(notBefore),
-    }]);
-  const day = 86_400_000;
-  const near = new Date(NOW.getTime() + 59 * day);
-  assert.deepEqual(parseScheduledEvents(event(near), NOW)[0].noticeTime, near);
-  for (const far of [new Date(NOW.getTime() + 61 * day), new Date("9999-12-31T00:00:00Z")]) {
-    assert.throws(
-      () => parseScheduledEvents(event(far), NOW),
-      /scheduled\[0\] "NotBefore": .* is more than 60 days ahead/,
-    );
-  }
-  assert.equal(MAINTENANCE_HORIZON_MS, 60 * day);
-});
 
 // ---------------------------------------------------------------- fakes
 
@@ -327,13 +95,25 @@ function quietMonitor(
   clock: ReturnType<typeof fakeClock>,
   metrics: ReturnType<typeof createMetrics>,
 ) {
+  return clockedMonitor(imds, clock, {
+    metrics,
+    onNotice: () => assert.fail("no notice expected"),
+  });
+}
+
+/** A monitor on the fake clock: 1 s interval, a quiet log, notices dropped, unless `options` says otherwise. */
+function clockedMonitor(
+  imds: Imds,
+  clock: ReturnType<typeof fakeClock>,
+  options: Partial<MonitorOptions> = {},
+) {
   return createMonitor(imds, {
     pollIntervalMs: 1000,
     logger: createMemoryLogger(),
-    metrics,
     now: clock.now,
     sleep: clock.sleep,
-    onNotice: () => assert.fail("no notice expected"),
+    onNotice: () => {},
+    ...options,
   });
 }
 
@@ -650,11 +430,8 @@ Deno.test("monitor: a path failing with 5xx and one hanging never slow spot, whi
   });
   const seen: { id: string; at: number }[] = [];
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
     onNotice: (n) => void seen.push({ id: n.id, at: clock.elapsed() }),
   }).run(clock.signal);
   // Detected on the first poll after it appeared, as if nothing else were failing.
@@ -685,13 +462,9 @@ Deno.test("monitor backs a failing spot path off up to 10 s, then logs recovery 
   });
   const logger = createMemoryLogger();
   const metrics = createMetrics();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
     metrics,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   const times = imds.times(NOTICE_PATHS.instanceAction);
   assert.deepEqual(times, [0, 2_000, 6_000, 14_000, 24_000, 34_000, 44_000, 45_000, 46_000]);
@@ -724,12 +497,8 @@ Deno.test("monitor backs a failing spot path off up to 10 s, then logs recovery 
 Deno.test("monitor backoff is never shorter than a poll interval above 10 s, for every source", async () => {
   const clock = fakeClock(4);
   const imds = clockedImds(clock, (path) => new ImdsError("timeout", path));
-  await createMonitor(imds, {
+  await clockedMonitor(imds, clock, {
     pollIntervalMs: 30_000,
-    logger: createMemoryLogger(),
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   const every30s = [0, 30_000, 60_000, 90_000];
   assert.deepEqual(imds.times(NOTICE_PATHS.instanceAction), every30s);
@@ -748,12 +517,8 @@ Deno.test("monitor does not back off for a source that answers garbage", async (
     (path) => path === NOTICE_PATHS.rebalance ? { status: 200, body: "{oops" } : NOT_FOUND,
   );
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), [0, 5_000, 10_000, 15_000]);
   assert.equal(logger.lines.filter((l) => l.includes("WARN")).length, 1, "warned once");
@@ -767,12 +532,8 @@ Deno.test("monitor warns again when a failing source fails in a new way", async 
     return ++calls <= 2 ? new ImdsError("timeout", path) : { status: 200, body: "<html>" };
   });
   const logger = createMemoryLogger();
-  await createMonitor(imds, {
-    pollIntervalMs: 1000,
+  await clockedMonitor(imds, clock, {
     logger,
-    now: clock.now,
-    sleep: clock.sleep,
-    onNotice: () => {},
   }).run(clock.signal);
   assert.deepEqual(imds.times(NOTICE_PATHS.lifecycleState), [0, 10_000, 20_000, 25_000]);
   const warnings = logger.lines.filter((l) => l.includes("WARN"));
@@ -955,6 +716,85 @@ Deno.test("monitor.run returns promptly when aborted during a hanging poll", asy
   } finally {
     await mock.close();
   }
+});
+
+/** A source no AWS path has: one file's worth of definition, for the table tests below. */
+const MADE_UP: NoticeSource = {
+  path: "meta-data/events/made-up",
+  everyMs: 3_000,
+  parse(body, now, marginMs) {
+    const word = body.trim();
+    if (!/^[a-z]+$/.test(word)) {
+      throw new SyntaxError(`meta-data/events/made-up: not a word: ${JSON.stringify(body)}`);
+    }
+    return [{
+      id: `made-up:${word}`,
+      kind: "scheduled-maintenance",
+      noticeTime: now,
+      deadline: computeDeadline(undefined, now, marginMs),
+      action: word,
+      raw: body,
+    }];
+  },
+};
+
+Deno.test("a source added to the table is polled on its own interval, its garbage logged and its notice dispatched once", async () => {
+  const clock = fakeClock(12);
+  const imds = clockedImds(clock, (path, at) => {
+    if (path !== MADE_UP.path) return NOT_FOUND;
+    if (at === 0) return { status: 200, body: "<html>" };
+    return at < 6_000 ? NOT_FOUND : { status: 200, body: "reboot\n" };
+  });
+  const seen: { notice: Notice; at: number }[] = [];
+  const logger = createMemoryLogger();
+  await clockedMonitor(imds, clock, {
+    logger,
+    sources: { ...NOTICE_SOURCES, madeUp: MADE_UP },
+    onNotice: (notice) => void seen.push({ notice, at: clock.elapsed() }),
+  }).run(clock.signal);
+  assert.deepEqual(imds.times(MADE_UP.path), [0, 3_000, 6_000, 9_000]);
+  assert.deepEqual(seen.map((s) => [s.notice.id, s.notice.action, s.at]), [
+    ["made-up:reboot", "reboot", 6_000],
+  ]);
+  assert.deepEqual(seen[0].notice.deadline, new Date(NOW.getTime() + 6_000 + 115_000));
+  const about = logger.lines.filter((l) => l.includes("path=meta-data/events/made-up"));
+  assert.equal(about.length, 2, about.join("\n"));
+  assert.match(about[0], /WARN +IMDS poll failed path=\S+ kind=malformed .*not a word/);
+  assert.match(about[1], /INFO +IMDS poll recovered path=\S+ failures=1/);
+  // The table's own rows kept their schedules beside it.
+  assert.equal(imds.times(NOTICE_PATHS.instanceAction).length, 12);
+  assert.deepEqual(imds.times(NOTICE_PATHS.rebalance), [0, 5_000, 10_000]);
+});
+
+Deno.test("the default table has no made-up source, and a table of one source polls only that", async () => {
+  const asked = fakeImds(() => NOT_FOUND);
+  await createMonitor(asked, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    onNotice: () => {},
+  }).pollOnce();
+  assert.deepEqual(asked.calls, Object.values(NOTICE_PATHS));
+  const alone = fakeImds(() => NOT_FOUND);
+  await createMonitor(alone, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    sources: { madeUp: MADE_UP },
+    onNotice: () => {},
+  }).pollOnce();
+  assert.deepEqual(alone.calls, [MADE_UP.path]);
+});
+
+Deno.test("createMonitor refuses a table whose source defers to a source not in it", () => {
+  assert.throws(
+    () =>
+      createMonitor(fakeImds(() => NOT_FOUND), {
+        pollIntervalMs: 1000,
+        logger: createMemoryLogger(),
+        sources: { terminationTime: NOTICE_SOURCES.terminationTime },
+        onNotice: () => {},
+      }),
+    /notice source meta-data\/spot\/termination-time defers to meta-data\/spot\/instance-action, which is not in the table/,
+  );
 });
 
 Deno.test("createMonitor rejects a poll interval that is not positive", () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { validateNotifierEnv } from "../lib/notify_targets.ts";
+import { validateNotifierEnv } from "../lib/notify_env.ts";
 
 /** The local modules `entry` loads, as paths relative to `lib/`. */
 async function libModules(entry: string): Promise<string[]> {
@@ -18,8 +18,20 @@ async function libModules(entry: string): Promise<string[]> {
 
 Deno.test("config checks notifier settings without loading the delivery code or SMTP client", async () => {
   const modules = await libModules("../lib/config.ts");
-  assert.ok(modules.includes("notify_targets.ts"), modules.join(", "));
-  for (const delivery of ["notify.ts", "smtp.ts", "scrub.ts"]) {
+  for (const table of ["notify_targets.ts", "notify_env.ts"]) {
+    assert.ok(modules.includes(table), modules.join(", "));
+  }
+  const deliveryModules = [
+    "notify.ts",
+    "notify_attempt.ts",
+    "notify_http.ts",
+    "notify_mail.ts",
+    "smtp.ts",
+    "smtp_session.ts",
+    "smtp_format.ts",
+    "scrub.ts",
+  ];
+  for (const delivery of deliveryModules) {
     assert.ok(!modules.includes(delivery), `config.ts loads ${delivery}`);
   }
 });

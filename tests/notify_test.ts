@@ -10,16 +10,15 @@ import {
   type NotifyContext,
   validateNotifierEnv,
 } from "../lib/notify.ts";
+import { messageText } from "../lib/notify_fields.ts";
+import { messageTitle, severity } from "../lib/notify_message.ts";
 import {
   mailContent,
-  messageText,
-  messageTitle,
   sematextPayload,
-  severity,
   slackPayload,
   teamsPayload,
-  webhookPayload,
 } from "../lib/notify_payloads.ts";
+import { webhookPayload } from "../lib/notify_webhook_event.ts";
 import type { Mail, SmtpSender } from "../lib/smtp.ts";
 import { startSmtpSink } from "./fixtures/notify_smtp_sink.ts";
 
@@ -581,6 +580,33 @@ Deno.test("result messages say what was not done", () => {
     "Drain: not planned",
     "ASG: not detached: access-denied (not authorized)",
     "DRY RUN: nothing was changed",
+  ]);
+});
+
+Deno.test("a result lists a failed cordon first and a resumed drain after its counts", () => {
+  const pods = Array.from({ length: 12 }, (_, i) => `default/web-${i}`);
+  const lines = messageText({
+    ...result,
+    report: {
+      cordon: { status: "failed", message: "409 Conflict" },
+      drain: {
+        status: "drained",
+        evicted: pods,
+        remaining: [],
+        failed: [{ pod: "default/db-0", reason: "403 Forbidden" }],
+        skipped: [],
+        resumed: true,
+      },
+    },
+  } as Message).split("\n");
+  assert.deepEqual(lines.slice(1), [
+    "Cordon: failed: 409 Conflict",
+    `Evicted: 12: ${pods.slice(0, 10).join(", ")} and 2 more`,
+    "Still There: 0",
+    "Failed: 1: default/db-0 (403 Forbidden)",
+    "Skipped: 0",
+    "Resumed: after a restart; pods evicted before it are not counted",
+    "ASG: not requested",
   ]);
 });
 

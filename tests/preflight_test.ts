@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
-import { ImdsError } from "../lib/imds.ts";
+import { ImdsError } from "../lib/imds_http.ts";
 import { KubeError } from "../lib/kube_errors.ts";
 import type { AccessCheck, KubeCore } from "../lib/kube_http.ts";
 import { createPreflight, type PreflightOptions } from "../lib/preflight.ts";

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
-import { keepListening, ListenError, route, startServer } from "../lib/server.ts";
+import { keepListening, ListenError, startServer } from "../lib/server.ts";
+import { route } from "../lib/server_routes.ts";
 import { waitFor } from "../tools/wait.ts";
 
 const encoder = new TextEncoder();

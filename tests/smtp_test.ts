@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { createSmtpSender, SmtpError } from "../lib/smtp.ts";
+import { createSmtpSender } from "../lib/smtp.ts";
+import { SmtpError } from "../lib/smtp_session.ts";
 import {
   type Certificates,
   makeCertificates,

@@ -3,17 +3,16 @@ import { loadConfig } from "../lib/config.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import type { Notice } from "../lib/notice.ts";
 import { createNotifier, type Message, validateNotifierEnv } from "../lib/notify.ts";
-import { webhookPayload } from "../lib/notify_payloads.ts";
+import { webhookPayload } from "../lib/notify_webhook_event.ts";
+import { TEMPLATE_FIELDS, templateView } from "../lib/webhook_fields.ts";
+import { parseWebhookHeaders } from "../lib/webhook_headers.ts";
+import { webhookProblems } from "../lib/webhook_settings.ts";
 import {
   compileWebhookTemplate,
   loadTemplateEngine,
   loadTemplateFile,
-  parseWebhookHeaders,
-  TEMPLATE_FIELDS,
   TEMPLATE_FILE_LIMIT,
-  templateView,
   usesWebhookTemplate,
-  webhookProblems,
   type WebhookTemplate,
 } from "../lib/webhook_template.ts";
 import { demoPods } from "../tools/fake_apiserver.ts";

@@ -8,19 +8,19 @@
 
 import type { Notice } from "../lib/notice.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
-import { TEMPLATE_FIELDS, type TemplateField } from "../lib/webhook_template.ts";
+import { TEMPLATE_FIELDS, type TemplateField } from "../lib/webhook_fields.ts";
 import {
   discordPayload,
   googleChatPayload,
   mailContent,
   mattermostPayload,
-  type Message,
   sematextPayload,
   slackPayload,
   teamsPayload,
-  webhookPayload,
   wechatQuery,
 } from "../lib/notify_payloads.ts";
+import type { Message } from "../lib/notify_message.ts";
+import { webhookPayload } from "../lib/notify_webhook_event.ts";
 
 const notice: Notice = {
   id: "spot-interruption:2026-11-25T10:02:00Z",
