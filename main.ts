@@ -7,7 +7,8 @@
  * @module
  */
 
-import { type Config, fileReadable, helpText, loadConfig, redactConfig } from "./lib/config.ts";
+import { type Config, fileReadable, loadConfig, redactConfig } from "./lib/config.ts";
+import { helpText } from "./lib/config_variables.ts";
 import { createAsgDetacher } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
@@ -16,7 +17,8 @@ import { identityWithUrls } from "./lib/identity_urls.ts";
 import { createKube } from "./lib/kube_client.ts";
 import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
-import { type AwsCredentialEnv, createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
+import { createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
+import type { AwsCredentialEnv } from "./lib/preflight_aws.ts";
 import { createLogger, type Logger } from "./lib/log.ts";
 import { createMetrics, type Metrics } from "./lib/metrics.ts";
 import { createMonitor } from "./lib/monitor.ts";

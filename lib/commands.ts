@@ -11,7 +11,8 @@ import type { AsgDetacher } from "./asg.ts";
 import type { Identity } from "./imds.ts";
 import { computeDeadline, type Notice } from "./notice.ts";
 import type { Notifier, NotifyContext } from "./notify.ts";
-import type { CheckResult, Preflight } from "./preflight.ts";
+import type { Preflight } from "./preflight.ts";
+import type { CheckResult } from "./preflight_result.ts";
 
 /** Where the commands print; `console.log` in main, an array in tests. */
 export type Print = (line: string) => void;

@@ -1,12 +1,11 @@
-// deno-lint-ignore-file house/max-file-lines -- DEBT(issue 14): split, then drop this line
 /**
  * Just enough of a kubeconfig to reach the API server without loading `@kubernetes/client-node`
  * (0.4–0.9 s and +83 MiB, measured; docs/design.md): the current context's server, CA, token or
  * client certificate. kubectl and most tools write kubeconfigs as plain block YAML, which the
- * small reader below handles; anything it does not (anchors, multi-line strings, exec or
- * auth-provider plugins, https with certificate checks turned off) is reported as
- * {@linkcode UnsupportedKubeconfigError}, and the caller falls back to the full client, which is
- * acceptable for the local runs that use a kubeconfig at all.
+ * small reader (kubeconfig_yaml.ts) handles; anything it does not (anchors, multi-line strings,
+ * exec or auth-provider plugins, https with certificate checks turned off) is reported as an
+ * `UnsupportedKubeconfigError`, and the caller falls back to the full client, which is acceptable
+ * for the local runs that use a kubeconfig at all.
  *
  * Parse errors never quote the file: a kubeconfig holds tokens and keys.
  *
@@ -14,14 +13,7 @@
  */
 
 import { KubeError } from "./kube_errors.ts";
-
-/** The kubeconfig uses something only the full client understands. */
-export class UnsupportedKubeconfigError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "UnsupportedKubeconfigError";
-  }
-}
+import { unsupported } from "./kubeconfig_yaml.ts";
 
 /** How to reach the API server, resolved from a kubeconfig or the in-cluster files. */
 export interface KubeTarget {
@@ -38,162 +30,6 @@ export interface KubeTarget {
   keyPem?: string;
   /** Where this came from, for messages: a path or "in-cluster". */
   source: string;
-}
-
-type Yaml = string | boolean | null | Yaml[] | { [key: string]: Yaml };
-
-interface Line {
-  indent: number;
-  text: string;
-  no: number;
-}
-
-function unsupported(what: string, line?: number): never {
-  throw new UnsupportedKubeconfigError(
-    `${what}${line === undefined ? "" : ` (line ${line})`} is beyond the small kubeconfig reader`,
-  );
-}
-
-function scalar(raw: string, no: number): Yaml {
-  const text = raw.trim();
-  if (text === "" || text === "~" || text === "null") return null;
-  if (text === "{}") return {};
-  if (text === "[]") return [];
-  if (text === "true") return true;
-  if (text === "false") return false;
-  if (text.startsWith('"')) {
-    try {
-      return JSON.parse(text) as string;
-    } catch {
-      throw new KubeError(`malformed double-quoted string on line ${no}`, { kind: "config" });
-    }
-  }
-  if (text.startsWith("'")) {
-    if (!text.endsWith("'") || text.length < 2) {
-      throw new KubeError(`malformed single-quoted string on line ${no}`, { kind: "config" });
-    }
-    return text.slice(1, -1).replaceAll("''", "'");
-  }
-  if (/^[&*!|>{[]/.test(text)) {
-    unsupported("YAML anchors, tags, flow collections or block scalars", no);
-  }
-  return text;
-}
-
-/** Split `key: value`; keys may be quoted. */
-function splitKey(text: string, no: number): [string, string] {
-  const m = /^("(?:[^"\\]|\\.)*"|'[^']*'|[^:#'"][^:]*?)\s*:(?:\s+(.*)|$)/.exec(text);
-  if (!m) throw new KubeError(`expected "key: value" on line ${no}`, { kind: "config" });
-  const key = m[1].startsWith('"') || m[1].startsWith("'") ? String(scalar(m[1], no)) : m[1];
-  return [key, m[2] ?? ""];
-}
-
-function stripComment(text: string): string {
-  // A # starts a comment at the line start or after a space, outside quotes.
-  let quote = "";
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (quote) {
-      if (c === quote) quote = "";
-    } else if (c === '"' || c === "'") quote = c;
-    else if (c === "#" && (i === 0 || text[i - 1] === " ")) return text.slice(0, i).trimEnd();
-  }
-  return text.trimEnd();
-}
-
-function parseBlock(lines: Line[], start: number, indent: number): [Yaml, number] {
-  const first = lines[start];
-  if (first.text.startsWith("- ") || first.text === "-") {
-    const list: Yaml[] = [];
-    let i = start;
-    while (i < lines.length && lines[i].indent === indent && /^-( |$)/.test(lines[i].text)) {
-      const rest = lines[i].text.slice(1).trimStart();
-      if (rest === "") {
-        const next = lines[i + 1];
-        if (next && next.indent > indent) {
-          const [value, end] = parseBlock(lines, i + 1, next.indent);
-          list.push(value);
-          i = end;
-        } else {
-          list.push(null);
-          i++;
-        }
-      } else if (/^("(?:[^"\\]|\\.)*"|'[^']*'|[^:#'"][^:]*?)\s*:(\s|$)/.test(rest)) {
-        // "- key: value" opens a mapping whose further keys sit two columns in.
-        const inner = indent + lines[i].text.length - rest.length;
-        const copy = [...lines];
-        copy[i] = { indent: inner, text: rest, no: lines[i].no };
-        const [value, end] = parseBlock(copy, i, inner);
-        list.push(value);
-        i = end;
-      } else {
-        list.push(scalar(rest, lines[i].no));
-        i++;
-      }
-    }
-    return [list, i];
-  }
-  const map: { [key: string]: Yaml } = {};
-  let i = start;
-  while (i < lines.length && lines[i].indent === indent && !/^-( |$)/.test(lines[i].text)) {
-    const [key, rest] = splitKey(lines[i].text, lines[i].no);
-    const next = lines[i + 1];
-    if (
-      rest === "" && next &&
-      (next.indent > indent || (next.indent === indent && /^-( |$)/.test(next.text)))
-    ) {
-      const [value, end] = parseBlock(lines, i + 1, next.indent);
-      map[key] = value;
-      i = end;
-    } else {
-      map[key] = scalar(rest, lines[i].no);
-      i++;
-    }
-  }
-  if (i < lines.length && lines[i].indent > indent) {
-    throw new KubeError(`unexpected indentation on line ${lines[i].no}`, { kind: "config" });
-  }
-  return [map, i];
-}
-
-/**
- * Parse a kubeconfig's text: JSON, or the block YAML that kubectl writes.
- *
- * @example
- * ```ts
- * import { parseKubeconfigText } from "./kubeconfig.ts";
- * parseKubeconfigText("current-context: a\ncontexts:\n- name: a\n  context:\n    cluster: c\n");
- * ```
- */
-export function parseKubeconfigText(text: string): Record<string, unknown> {
-  if (text.trimStart().startsWith("{")) {
-    try {
-      return JSON.parse(text);
-    } catch (error) {
-      // JSON.parse's message quotes the text near the error; keep only the position.
-      const at = /position (\d+)/.exec(String(error))?.[1];
-      throw new KubeError(`not valid JSON${at ? ` (at character ${at})` : ""}`, { kind: "config" });
-    }
-  }
-  const lines: Line[] = [];
-  text.split(/\r?\n/).forEach((raw, index) => {
-    if (raw.includes("\t") && /^\s*\t/.test(raw)) {
-      throw new KubeError(`tab indentation on line ${index + 1}`, { kind: "config" });
-    }
-    const stripped = stripComment(raw);
-    if (stripped.trim() === "" || stripped.trim() === "---") return;
-    const indent = stripped.length - stripped.trimStart().length;
-    lines.push({ indent, text: stripped.trim(), no: index + 1 });
-  });
-  if (lines.length === 0) return {};
-  const [value, end] = parseBlock(lines, 0, lines[0].indent);
-  if (end < lines.length) {
-    throw new KubeError(`unexpected content on line ${lines[end].no}`, { kind: "config" });
-  }
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new KubeError("the top level is not a mapping", { kind: "config" });
-  }
-  return value as Record<string, unknown>;
 }
 
 type Obj = Record<string, unknown>;
@@ -226,7 +62,8 @@ export type ReadText = (path: string) => Promise<string>;
  *
  * @example
  * ```ts
- * import { parseKubeconfigText, resolveKubeconfig } from "./kubeconfig.ts";
+ * import { parseKubeconfigText } from "./kubeconfig_yaml.ts";
+ * import { resolveKubeconfig } from "./kubeconfig.ts";
  * const config = parseKubeconfigText(await Deno.readTextFile("/tmp/kubeconfig"));
  * const target = await resolveKubeconfig(config, { path: "/tmp/kubeconfig", readText: Deno.readTextFile });
  * ```
@@ -235,6 +72,24 @@ export async function resolveKubeconfig(
   config: Obj,
   options: { path: string; readText: ReadText },
 ): Promise<KubeTarget> {
+  const { cluster, user } = currentContext(config);
+  const server = serverOf(cluster);
+  refuseUnsupported(server, cluster, user);
+  const files = kubeconfigFiles(options.path, options.readText);
+  const target: KubeTarget = { server, source: options.path };
+  const caPem = await pem(cluster, "certificate-authority", files);
+  if (caPem !== undefined) target.caPem = caPem;
+  if (typeof user.token === "string" && user.token !== "") target.token = user.token;
+  else if (user.tokenFile) target.tokenFile = files.path(user.tokenFile);
+  const certPem = await pem(user, "client-certificate", files);
+  if (certPem !== undefined) target.certPem = certPem;
+  const keyPem = await pem(user, "client-key", files);
+  if (keyPem !== undefined) target.keyPem = keyPem;
+  return target;
+}
+
+/** The current context's cluster and user entries (a context without a user: no credentials). */
+function currentContext(config: Obj): { cluster: Obj; user: Obj } {
   const contextName = config["current-context"];
   if (typeof contextName !== "string" || contextName === "") {
     throw new KubeError("no current-context", { kind: "config" });
@@ -244,60 +99,65 @@ export async function resolveKubeconfig(
   const user = context.user === undefined || context.user === null
     ? {}
     : named(config.users, String(context.user), "user");
-  const dir = options.path.includes("/") ? options.path.replace(/\/[^/]*$/, "") : ".";
-  const file = (p: unknown) => String(p).startsWith("/") ? String(p) : `${dir}/${p}`;
-  const read = async (p: unknown, field: string) => {
-    try {
-      return await options.readText(file(p));
-    } catch (error) {
-      throw new KubeError(`${field} ${file(p)} cannot be read (${(error as Error).name})`, {
-        kind: "config",
-      });
-    }
-  };
+  return { cluster, user };
+}
 
+/** The cluster's http(s) server, without a trailing slash; plain http only with TLS checks off. */
+function serverOf(cluster: Obj): string {
   const server = typeof cluster.server === "string" ? cluster.server.replace(/\/+$/, "") : "";
   if (!/^https?:\/\/[^/]/.test(server)) {
     throw new KubeError("the cluster has no http(s) server", { kind: "config" });
   }
-  const insecure = cluster["insecure-skip-tls-verify"] === true;
-  if (server.startsWith("http:") && !insecure) {
+  if (server.startsWith("http:") && cluster["insecure-skip-tls-verify"] !== true) {
     // The full client refuses this too; saying so at start-up beats saying it at the notice.
     throw new KubeError(
       "HTTP protocol is not allowed when skipTLSVerify is not set (plain-http server without insecure-skip-tls-verify: true)",
       { kind: "tls" },
     );
   }
-  if (server.startsWith("https:") && insecure) {
+  return server;
+}
+
+/** What only the full client does: unchecked https, credential plugins, basic auth. */
+function refuseUnsupported(server: string, cluster: Obj, user: Obj): void {
+  if (server.startsWith("https:") && cluster["insecure-skip-tls-verify"] === true) {
     unsupported("insecure-skip-tls-verify with an https server");
   }
   for (const plugin of ["exec", "auth-provider"]) {
     if (user[plugin] !== undefined && user[plugin] !== null) unsupported(`user ${plugin} plugins`);
   }
   if (user.username !== undefined) unsupported("basic-auth users");
+}
 
-  const target: KubeTarget = { server, source: options.path };
-  if (cluster["certificate-authority-data"]) {
-    target.caPem = decodeBase64(
-      cluster["certificate-authority-data"],
-      "certificate-authority-data",
-    );
-  } else if (cluster["certificate-authority"]) {
-    target.caPem = await read(cluster["certificate-authority"], "certificate-authority");
-  }
-  if (typeof user.token === "string" && user.token !== "") target.token = user.token;
-  else if (user.tokenFile) target.tokenFile = file(user.tokenFile);
-  if (user["client-certificate-data"]) {
-    target.certPem = decodeBase64(user["client-certificate-data"], "client-certificate-data");
-  } else if (user["client-certificate"]) {
-    target.certPem = await read(user["client-certificate"], "client-certificate");
-  }
-  if (user["client-key-data"]) {
-    target.keyPem = decodeBase64(user["client-key-data"], "client-key-data");
-  } else if (user["client-key"]) {
-    target.keyPem = await read(user["client-key"], "client-key");
-  }
-  return target;
+/** Files a kubeconfig names: relative paths are taken from its folder, as kubectl does. */
+interface KubeconfigFiles {
+  path(p: unknown): string;
+  /** The file's text; a `config` KubeError naming `field` and the path when it cannot be read. */
+  read(p: unknown, field: string): Promise<string>;
+}
+
+function kubeconfigFiles(kubeconfigPath: string, readText: ReadText): KubeconfigFiles {
+  const dir = kubeconfigPath.includes("/") ? kubeconfigPath.replace(/\/[^/]*$/, "") : ".";
+  const path = (p: unknown) => String(p).startsWith("/") ? String(p) : `${dir}/${p}`;
+  return {
+    path,
+    async read(p, field) {
+      try {
+        return await readText(path(p));
+      } catch (error) {
+        throw new KubeError(`${field} ${path(p)} cannot be read (${(error as Error).name})`, {
+          kind: "config",
+        });
+      }
+    },
+  };
+}
+
+/** A PEM given inline (`<field>-data`, base64) or as a file (`<field>`); undefined when neither. */
+async function pem(entry: Obj, field: string, files: KubeconfigFiles): Promise<string | undefined> {
+  if (entry[`${field}-data`]) return decodeBase64(entry[`${field}-data`], `${field}-data`);
+  if (entry[field]) return await files.read(entry[field], field);
+  return undefined;
 }
 
 /** The service account's files, as the kubelet mounts them. */

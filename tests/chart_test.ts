@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parse } from "../dev_deps.ts";
-import { CORE_VARIABLES } from "../lib/config.ts";
+import { CORE_VARIABLES } from "../lib/config_variables.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import {
   CHART_DIR,

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { CORE_VARIABLES, fileReadable, helpText, loadConfig, redactConfig } from "../lib/config.ts";
+import { fileReadable, loadConfig, redactConfig } from "../lib/config.ts";
+import { CORE_VARIABLES, helpText } from "../lib/config_variables.ts";
 
 const NODE = { NODE_NAME: "ip-10-0-0-1" };
 
@@ -446,4 +447,69 @@ Deno.test("every config error is one line, whatever a message quotes", () => {
   assert.equal(errors.length, 1);
   assert.ok(!/[\r\n]/.test(errors[0]), JSON.stringify(errors[0]));
   assert.match(errors[0], /\/t\\nINFO forged/, "escaped, not dropped");
+});
+
+Deno.test("problems are listed in the order loadConfig reads the groups of variables", () => {
+  const { errors, warnings } = loadConfig({
+    AWS_REGION: "mars",
+    VERBOSE: "very",
+    DRY_RUN: "perhaps",
+    MAINTENANCE_LEAD: "soon",
+    LOG_FORMAT: "xml",
+    NOTICE_URL: "ftp://x",
+    METRICS_ADDRESS: "anywhere",
+    POLL_INTERVAL: "fast",
+    POD_NAME: "Bad_Name",
+    CLUSTER: " ",
+    DETACH_ASG: "no",
+    EMAIL_TO: "ops@example.com",
+  });
+  // Timing, listener, endpoints, logging, actions, switches, names, cluster, node lookup, region,
+  // notifiers: the same order whatever order the environment lists them in.
+  assert.deepEqual(errors.map((e) => e.split(":")[0]), [
+    "POLL_INTERVAL",
+    "METRICS_ADDRESS",
+    "NOTICE_URL",
+    "LOG_FORMAT",
+    "VERBOSE",
+    "MAINTENANCE_LEAD",
+    "DRY_RUN",
+    "POD_NAME",
+    "CLUSTER",
+    "NODE_NAME",
+    "AWS_REGION",
+    "SMTP_URL",
+  ]);
+  assert.match(warnings[0], /^DETACH_ASG="no" turns ASG detach ON/);
+  assert.match(warnings[1], /^POD_NAME and NAMESPACE go together/);
+});
+
+Deno.test("the configuration lists its settings in one fixed order (the log line's)", () => {
+  const { config, errors } = loadConfig({ NODE_NAME: "ip-10-0-0-1" });
+  assert.deepEqual(errors, []);
+  assert.deepEqual(Object.keys(config!), [
+    "nodeName",
+    "podName",
+    "namespace",
+    "cluster",
+    "pollIntervalMs",
+    "gracePeriodSeconds",
+    "detachAsg",
+    "excludeFromLoadBalancers",
+    "maintenanceLeadMs",
+    "actions",
+    "imdsEndpoint",
+    "imdsV1Disabled",
+    "noticeUrl",
+    "identityUrls",
+    "awsRegion",
+    "asgEndpoint",
+    "kubeconfigPath",
+    "dryRun",
+    "logFormat",
+    "logLevel",
+    "metricsPort",
+    "metricsAddress",
+    "notifierEnv",
+  ]);
 });

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { KubeError } from "../lib/kube_errors.ts";
-import {
-  parseKubeconfigText,
-  resolveInCluster,
-  resolveKubeconfig,
-  UnsupportedKubeconfigError,
-} from "../lib/kubeconfig.ts";
+import { resolveInCluster, resolveKubeconfig } from "../lib/kubeconfig.ts";
+import { parseKubeconfigText, UnsupportedKubeconfigError } from "../lib/kubeconfig_yaml.ts";
 
 const KUBECTL_STYLE = `apiVersion: v1
 kind: Config

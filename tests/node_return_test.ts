@@ -12,7 +12,8 @@ import { createMetrics } from "../lib/metrics.ts";
 import type { FinishedEvent, Scheduler } from "../lib/maintenance.ts";
 import type { Notice, NoticeKind } from "../lib/notice.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
-import { createNodeReturn, decideReturn, HIBERNATE_RESUME_MS } from "../lib/node_return.ts";
+import { createNodeReturn } from "../lib/node_return.ts";
+import { decideReturn, HIBERNATE_RESUME_MS } from "../lib/node_return_decide.ts";
 
 const NOW = new Date("2026-12-01T10:00:00Z");
 const OUR_TAINT = { key: TAINT_KEY, value: "spot-interruption", effect: "NoSchedule" };

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
-import { CORE_VARIABLES } from "../lib/config.ts";
+import { CORE_VARIABLES } from "../lib/config_variables.ts";
 import {
   CONFIG_DIR,
   HANDLER_PERMISSIONS,

@@ -4,7 +4,8 @@ import { createMetrics } from "../lib/metrics.ts";
 import { ImdsError } from "../lib/imds_http.ts";
 import { KubeError } from "../lib/kube_errors.ts";
 import type { AccessCheck, KubeCore } from "../lib/kube_http.ts";
-import { createPreflight, type PreflightOptions, requiredAccess } from "../lib/preflight.ts";
+import { createPreflight, type PreflightOptions } from "../lib/preflight.ts";
+import { requiredAccess } from "../lib/preflight_kube.ts";
 import { checkLine, runCheck, runTestNotification } from "../lib/commands.ts";
 import type { Message, Notifier } from "../lib/notify.ts";
 
@@ -196,7 +197,7 @@ Deno.test("runTestNotification sends one test message and prints each delivery",
 });
 
 Deno.test("--help lists the operator commands", async () => {
-  const { helpText } = await import("../lib/config.ts");
+  const { helpText } = await import("../lib/config_variables.ts");
   assert.match(helpText(), /--check\s+run the start-up checks once/);
   assert.match(helpText(), /--test-notification\s+send one message marked \[TEST\]/);
 });

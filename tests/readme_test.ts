@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CORE_VARIABLES } from "../lib/config.ts";
+import { CORE_VARIABLES } from "../lib/config_variables.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import {
   examplePayloads,

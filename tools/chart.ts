@@ -10,7 +10,7 @@
  */
 
 import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "../dev_deps.ts";
-import { CORE_VARIABLES } from "../lib/config.ts";
+import { CORE_VARIABLES } from "../lib/config_variables.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
 import { noArguments } from "./cli.ts";
 import { VERSION, withManifestImage } from "./release.ts";
