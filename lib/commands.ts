@@ -10,7 +10,8 @@
 import type { AsgDetacher } from "./asg.ts";
 import type { Identity } from "./imds.ts";
 import { computeDeadline, type Notice } from "./notice.ts";
-import type { Notifier, NotifyContext } from "./notify.ts";
+import type { Notifier } from "./notify.ts";
+import type { NotifyContext } from "./notify_message.ts";
 import type { Preflight } from "./preflight.ts";
 import type { CheckResult } from "./preflight_result.ts";
 
@@ -80,7 +81,8 @@ export async function runCheck(options: {
  *
  * @example
  * ```ts
- * import type { Notifier, NotifyContext } from "./notify.ts";
+ * import type { Notifier } from "./notify.ts";
+ * import type { NotifyContext } from "./notify_message.ts";
  * declare const notifier: Notifier;
  * declare const context: NotifyContext;
  *

@@ -41,10 +41,10 @@ import { FINAL_PHASES } from "./handler_state.ts";
 import type { Identity } from "./imds.ts";
 import { isDue } from "./maintenance.ts";
 import type { Notice } from "./notice.ts";
-import type { Message } from "./notify.ts";
+import type { Message } from "./notify_message.ts";
 import { planFor, type Step } from "./policy.ts";
 import type { AsgResult, HandlingReport } from "./report.ts";
-import { withTimeout } from "./retry.ts";
+import { withTimeout } from "./_async.ts";
 
 /** Acts on notices. */
 export interface Handler {

@@ -16,10 +16,11 @@ import type { KubeCore } from "./kube_http.ts";
 import type { Logger } from "./log.ts";
 import { createScheduler, DEFAULT_MAINTENANCE_LEAD_MS, type Scheduler } from "./maintenance.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Message, Notifier } from "./notify.ts";
+import type { Message } from "./notify_message.ts";
+import type { Notifier } from "./notify.ts";
 import type { Actions } from "./policy.ts";
 import { cached } from "./_async.ts";
-import { realSleep, type Sleep } from "./retry.ts";
+import { type Sleep, sleep as realSleep } from "./_async.ts";
 
 /** How long the restart-idempotency read of the node may hold the start message back. */
 export const STATE_READ_MS = 1_000;

@@ -16,7 +16,7 @@ import {
   requestOf,
 } from "./kube_errors.ts";
 import type { DrainReport, NotRunReason } from "./report.ts";
-import type { RetryOptions } from "./retry.ts";
+import type { RetryOptions } from "./_async.ts";
 
 /** The API request a step makes, named in the fix of a permanent failure. */
 export interface RequestContext {

@@ -25,7 +25,7 @@ import { KubeError, type KubeErrorKind, kubeErrorKind, PERMANENT_KINDS } from ".
 import type { Notice } from "./notice.ts";
 import type { Step } from "./policy.ts";
 import { type CordonReport, type DrainReport, drainReport } from "./report.ts";
-import { retryUntil, withTimeout } from "./retry.ts";
+import { retryUntil, withTimeout } from "./_async.ts";
 
 /** What one notice's Kubernetes branch works from. */
 export interface KubeJob {

@@ -9,7 +9,8 @@
 import type { Identity } from "./imds.ts";
 import type { Logger } from "./log.ts";
 import type { Notice } from "./notice.ts";
-import type { Message, Notifier, NotifyContext } from "./notify.ts";
+import type { Message, NotifyContext } from "./notify_message.ts";
+import type { Notifier } from "./notify.ts";
 import type { Step } from "./policy.ts";
 import type { AsgResult, CordonReport, DrainReport, HandlingReport } from "./report.ts";
 
@@ -32,7 +33,7 @@ export interface KubeOutcome {
  * import { sendMessage } from "./handler_messages.ts";
  * declare const notifier: import("./notify.ts").Notifier;
  * declare const logger: import("./log.ts").Logger;
- * declare const message: import("./notify.ts").Message;
+ * declare const message: import("./notify_message.ts").Message;
  * await sendMessage(notifier, logger, message);
  * ```
  */

@@ -18,7 +18,7 @@ import {
 } from "./handler_state.ts";
 import type { Notice } from "./notice.ts";
 import type { Step } from "./policy.ts";
-import { retryUntil, withTimeout } from "./retry.ts";
+import { retryUntil, withTimeout } from "./_async.ts";
 
 /** The node a notice is handled on (`unknown` until found) and what the quick look saw. */
 export interface KnownNode {

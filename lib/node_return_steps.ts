@@ -21,9 +21,10 @@ import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { FinishedEvent, Scheduler } from "./maintenance.ts";
 import type { Notice, NoticeKind } from "./notice.ts";
-import type { Message, Notifier, NotifyContext } from "./notify.ts";
+import type { Message, NotifyContext } from "./notify_message.ts";
+import type { Notifier } from "./notify.ts";
 import type { ReturnReport } from "./report.ts";
-import { withTimeout } from "./retry.ts";
+import { withTimeout } from "./_async.ts";
 import type { ReturnDecision } from "./node_return_decide.ts";
 
 /** Side effects of `createNodeReturn` (lib/node_return.ts); all injected. */

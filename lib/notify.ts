@@ -23,11 +23,6 @@ import { present, requested, TARGETS, type TargetSpec } from "./notify_targets.t
 import { secretFragments } from "./scrub.ts";
 import { createSmtpSender, type SmtpSender } from "./smtp.ts";
 
-export type { Message, NotifyContext } from "./notify_message.ts";
-export type { WebhookEventV1 } from "./notify_webhook_event.ts";
-export { notifierWarnings, validateNotifierEnv } from "./notify_env.ts";
-export { NOTIFIER_VARIABLES, type NotifierVariable } from "./notify_targets.ts";
-
 /**
  * How one target's delivery went. `error` never contains a URL, key or password.
  *
@@ -48,6 +43,7 @@ export interface SendOutcome {
  *
  * @example
  * ```ts
+ * import type { Message } from "./notify_message.ts";
  * declare const notifier: Notifier, message: Message;
  * const outcomes = await notifier.send(message, { signal: AbortSignal.timeout(20_000) });
  * const failed = outcomes.filter((o) => !o.ok).map((o) => o.target);
@@ -194,6 +190,7 @@ function delivering(values: Record<string, string>, options: NotifierOptions): D
  * @example
  * ```ts
  * import { createLogger } from "./log.ts";
+ * import type { Message } from "./notify_message.ts";
  * declare const message: Message;
  *
  * const notifier = createNotifier({ SLACK_URL: "https://hooks.slack.com/services/T/B/X" }, {

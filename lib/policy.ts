@@ -1,7 +1,7 @@
 /**
  * Which steps a notice triggers. The one place these rules live: a table with one row per kind of
  * notice (its variable, its default action), and {@linkcode planFor}, which turns a notice and
- * the configured actions into steps. config.ts validates and `--help` lists the variables from
+ * the configured actions into steps. config_read.ts validates and `--help` (config_variables.ts) lists the variables from
  * the same table.
  *
  * @module

@@ -24,7 +24,7 @@ import { route, type RouteOptions } from "./server_routes.ts";
 /** Options of {@linkcode startServer}. */
 export interface ServerOptions extends RouteOptions {
   port: number;
-  /** Address to bind; default `127.0.0.1` (see `METRICS_ADDRESS` in lib/config.ts). */
+  /** Address to bind; default `127.0.0.1` (see `METRICS_ADDRESS` in lib/config_variables.ts). */
   hostname?: string;
   logger: Logger;
   signal?: AbortSignal;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parse } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config_variables.ts";
-import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
+import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
 import {
   CHART_DIR,
   chartVariables,

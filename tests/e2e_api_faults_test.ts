@@ -12,7 +12,7 @@ import type { FakeFailure } from "../tools/fake_apiserver_store.ts";
 import { formatNoticeTime } from "../tools/mock_imds.ts";
 import { type HandlerProcess, spawnHandler } from "../tools/handler_process.ts";
 import { type Stack, startStack, withHandler } from "../tools/stack.ts";
-import type { WebhookEventV1 } from "../lib/notify.ts";
+import type { WebhookEventV1 } from "../lib/notify_webhook_event.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 

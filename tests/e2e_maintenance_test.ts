@@ -8,7 +8,7 @@ import { type MockMaintenanceEvent, sampleMaintenanceEvent } from "../tools/mock
 import { type HandlerProcess, spawnHandler } from "../tools/handler_process.ts";
 import { type Stack, startStack } from "../tools/stack.ts";
 import { waitFor } from "../tools/wait.ts";
-import type { WebhookEventV1 } from "../lib/notify.ts";
+import type { WebhookEventV1 } from "../lib/notify_webhook_event.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 const LB = "node.kubernetes.io/exclude-from-external-load-balancers";
@@ -57,7 +57,7 @@ async function withRestartableHandler(
   body: (
     stack: Stack,
     handler: () => HandlerProcess,
-    restart: () => Promise<void>,
+    restart: (whileDown?: () => void) => Promise<void>,
   ) => Promise<void>,
   before?: (stack: Stack) => Promise<void>,
 ): Promise<void> {
@@ -70,8 +70,12 @@ async function withRestartableHandler(
   try {
     await before?.(stack);
     current = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
-    await body(stack, () => current!, async () => {
+    // What the reboot changes (boot ID, IMDS) changes while no handler runs, as on a real node:
+    // a handler still running would see the new boot ID after its notice and return the node
+    // itself, leaving the new one nothing to do.
+    await body(stack, () => current!, async (whileDown) => {
       await current!.stop();
+      whileDown?.();
       current = spawnHandler({ kubeconfig: stack.kubeconfig, env: stack.env });
     });
   } finally {
@@ -117,9 +121,10 @@ Deno.test("e2e: after a completed maintenance event and a new boot ID the node i
     assert.ok(stack.api.evictions().length > 0);
 
     // The instance rebooted for the event: a new boot ID, a new handler, the event completed.
-    stack.api.setBootId(NODE, "boot-after-maintenance");
-    stack.imds.setScenario({ maintenance: [finished(event, "completed")] });
-    await restart();
+    await restart(() => {
+      stack.api.setBootId(NODE, "boot-after-maintenance");
+      stack.imds.setScenario({ maintenance: [finished(event, "completed")] });
+    });
     await handler().waitForLine(/node back in service/);
     const back = nodeOf(stack);
     assert.notEqual(back.spec?.unschedulable, true, "uncordoned");
@@ -147,9 +152,10 @@ Deno.test("e2e: a node someone else cordoned stays cordoned when it comes back; 
     });
     assert.equal(record(stack).wasUnschedulable, true);
 
-    stack.api.setBootId(NODE, "boot-after-maintenance");
-    stack.imds.setScenario({ maintenance: [finished(event, "completed")] });
-    await restart();
+    await restart(() => {
+      stack.api.setBootId(NODE, "boot-after-maintenance");
+      stack.imds.setScenario({ maintenance: [finished(event, "completed")] });
+    });
     await handler().waitForLine(/node back in service/);
     const back = nodeOf(stack);
     assert.equal(back.spec?.unschedulable, true, "left cordoned");

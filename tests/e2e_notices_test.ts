@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { DEMO_HANDLER_POD, demoPods } from "../tools/fake_apiserver.ts";
 import { formatNoticeTime, sampleMaintenanceEvent } from "../tools/mock_imds.ts";
 import { withHandler } from "../tools/stack.ts";
-import type { WebhookEventV1 } from "../lib/notify.ts";
+import type { WebhookEventV1 } from "../lib/notify_webhook_event.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 const EVICTABLE = [

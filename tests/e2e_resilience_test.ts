@@ -8,7 +8,7 @@ import { formatNoticeTime } from "../tools/mock_imds.ts";
 import { spawnHandler } from "../tools/handler_process.ts";
 import { startStack, withHandler } from "../tools/stack.ts";
 import { waitFor } from "../tools/wait.ts";
-import type { WebhookEventV1 } from "../lib/notify.ts";
+import type { WebhookEventV1 } from "../lib/notify_webhook_event.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
 

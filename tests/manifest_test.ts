@@ -13,7 +13,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config_variables.ts";
-import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
+import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
 
 const MANIFEST_PATH = fileURLToPath(new URL("../daemonset.yaml", import.meta.url));
 const TEXT = Deno.readTextFileSync(MANIFEST_PATH);

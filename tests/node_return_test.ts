@@ -11,7 +11,8 @@ import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import type { FinishedEvent, Scheduler } from "../lib/maintenance.ts";
 import type { Notice, NoticeKind } from "../lib/notice.ts";
-import type { Message, Notifier } from "../lib/notify.ts";
+import type { Message } from "../lib/notify_message.ts";
+import type { Notifier } from "../lib/notify.ts";
 import { createNodeReturn } from "../lib/node_return.ts";
 import { decideReturn, HIBERNATE_RESUME_MS } from "../lib/node_return_decide.ts";
 

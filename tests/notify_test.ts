@@ -2,14 +2,10 @@ import assert from "node:assert/strict";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import type { Notice } from "../lib/notice.ts";
-import {
-  createNotifier,
-  type Message,
-  NOTIFIER_VARIABLES,
-  notifierWarnings,
-  type NotifyContext,
-  validateNotifierEnv,
-} from "../lib/notify.ts";
+import { createNotifier } from "../lib/notify.ts";
+import { type Message, type NotifyContext } from "../lib/notify_message.ts";
+import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
+import { notifierWarnings, validateNotifierEnv } from "../lib/notify_env.ts";
 import { messageText } from "../lib/notify_fields.ts";
 import { messageTitle, severity } from "../lib/notify_message.ts";
 import {

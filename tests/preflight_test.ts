@@ -7,7 +7,8 @@ import type { AccessCheck, KubeCore } from "../lib/kube_http.ts";
 import { createPreflight, type PreflightOptions } from "../lib/preflight.ts";
 import { requiredAccess } from "../lib/preflight_kube.ts";
 import { checkLine, runCheck, runTestNotification } from "../lib/commands.ts";
-import type { Message, Notifier } from "../lib/notify.ts";
+import type { Message } from "../lib/notify_message.ts";
+import type { Notifier } from "../lib/notify.ts";
 
 const IDENTITY = {
   instanceId: "i-1",

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { CORE_VARIABLES } from "../lib/config_variables.ts";
-import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
+import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
 import {
   examplePayloads,
   NOTIFICATIONS_DOC,

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { realSleep, retryUntil } from "../lib/retry.ts";
+import { retryUntil, sleep as realSleep } from "../lib/_async.ts";
 
 function fakeClock(start = 0) {
   let t = start;

@@ -1,7 +1,7 @@
 /**
  * Keeps the Helm chart (charts/spot-termination-handler/) and daemonset.yaml in step with the code:
  * the chart's `env` values, their JSON schema and the chart README's value table come from the
- * handler's variable tables (lib/config.ts, lib/notify_targets.ts), and the chart's version, appVersion and
+ * handler's variable tables (lib/config_variables.ts, lib/notify_targets.ts), and the chart's version, appVersion and
  * the manifest's image tag from deno.json's version (tools/release.ts).
  *
  * `deno task chart` rewrites the generated parts; tests/chart_test.ts fails when they are stale.
@@ -11,7 +11,7 @@
 
 import { isMap, isScalar, isSeq, parseDocument, type Scalar, type YAMLMap } from "../dev_deps.ts";
 import { CORE_VARIABLES } from "../lib/config_variables.ts";
-import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
+import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
 import { noArguments } from "./cli.ts";
 import { VERSION, withManifestImage } from "./release.ts";
 

@@ -7,7 +7,7 @@
  */
 
 import type { Notice } from "../lib/notice.ts";
-import { NOTIFIER_VARIABLES } from "../lib/notify.ts";
+import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
 import { TEMPLATE_FIELDS, type TemplateField } from "../lib/webhook_fields.ts";
 import { noArguments } from "./cli.ts";
 import {
