@@ -15,7 +15,8 @@ import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
 import { identityWithUrls } from "./lib/identity_urls.ts";
 import { createKube } from "./lib/kube_client.ts";
-import { connectKubeCore, type KubeCore } from "./lib/kube_http.ts";
+import { connectKube, type KubeCore } from "./lib/kube_http.ts";
+import type { Kube } from "./lib/kube.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
 import { createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
 import type { AwsCredentialEnv } from "./lib/preflight_aws.ts";
@@ -152,15 +153,18 @@ function buildAdapters(w: Wiring) {
   const notifier = createNotifier(config.notifierEnv, { logger, metrics });
   if (notifier.targets.length > 0) logger.info("notifications on", { targets: notifier.targets });
 
-  const kube = cached(() => createKube({ kubeconfigPath: config.kubeconfigPath, logger }));
-  const kubeCore = cached((): Promise<KubeCore> =>
-    connectKubeCore({
+  // One client for everything: plain fetch. @kubernetes/client-node is imported only when the
+  // kubeconfig needs what the small reader does not do (exec plugins, ...).
+  const fullClient = () => createKube({ kubeconfigPath: config.kubeconfigPath, logger });
+  const kube = cached((): Promise<Kube> =>
+    connectKube({
       kubeconfigPath: config.kubeconfigPath,
       serviceHost: env.KUBERNETES_SERVICE_HOST,
       servicePort: env.KUBERNETES_SERVICE_PORT,
-      fallback: kube,
+      fallback: fullClient,
     })
   );
+  const kubeCore: () => Promise<KubeCore> = kube;
   const asg = config.detachAsg
     ? (region: string) =>
       createAsgDetacher({ region, endpoint: config.asgEndpoint, logger, metrics })

@@ -148,10 +148,10 @@ function begin(ctx: HandlerContext, notice: Notice, plan: Step[], early: boolean
     dryRun: ctx.options.dryRun || undefined,
   });
   if (notice.kind === "rebalance-recommendation") {
-    // AWS usually sends a rebalance recommendation minutes before an interruption: start the
-    // import of the full client now, beside the node read, so that a later spot notice's drain
-    // finds it loaded (measured: first eviction ~0.9 s sooner; see README, Performance). An
-    // idle handler never pays it; a failure here is retried by whoever needs the client.
+    // AWS usually sends a rebalance recommendation minutes before an interruption: get the
+    // drain's client ready now. Over fetch that is only the connection; with a kubeconfig that
+    // needs @kubernetes/client-node (exec plugins) it starts that import, so a later spot
+    // notice's drain finds it loaded. A failure here is retried by whoever needs the client.
     ctx.deps.kube().catch(() => {});
   }
 }

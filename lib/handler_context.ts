@@ -35,7 +35,10 @@ export const CORDON_WAIT_MS = 5_000;
 export interface HandlerDeps {
   /** The small fetch-based client: node read/patch and own-pod lookup, no library import. */
   kubeCore: () => Promise<KubeCore>;
-  /** Loads the full Kubernetes client on first use, for the drain and Events. */
+  /**
+   * The drain's and Events' client, made on first use: the same fetch client, or
+   * `@kubernetes/client-node` for kubeconfigs the small reader does not understand.
+   */
   kube: () => Promise<Kube>;
   drainer: (kube: Kube) => Drainer;
   /** Creates the ASG detacher for a region; absent when DETACH_ASG is off. */

@@ -1,7 +1,8 @@
 /**
  * The Kubernetes branch of a notice, in the order it runs: find the node, cordon it (one merge
  * PATCH that cordons, taints, labels and marks it `started`, through the small fetch client),
- * wait for that at most `CORDON_WAIT_MS` (handler_context.ts), then drain through the full client.
+ * wait for that at most `CORDON_WAIT_MS` (handler_context.ts), then drain through the drain's
+ * client (`deps.kube`).
  * Every failure ends as a tagged report; the dry run's preview lists the pods instead.
  *
  * @module
@@ -61,7 +62,7 @@ export async function kubeWork(
     })
     : drain(ctx, job, node);
   if (!drained) {
-    // Events come with the full client; a notify/cordon-only plan does not load it.
+    // Events go through the drain's client; a notify/cordon-only plan never makes it.
     ctx.deps.kube().then((kube) => recordEvent(ctx, kube, node, job), () => {});
   }
   const [cordonReport, drainResult] = await Promise.all([cordoned, drained]);
@@ -138,7 +139,7 @@ function recordEvent(ctx: HandlerContext, kube: Kube, node: string, job: KubeJob
   }).catch((error) => ctx.logger.warn("could not record an Event", { error: errorText(error) }));
 }
 
-/** Load the full client and drain; every failure ends as a tagged report, never a throw. */
+/** Get the drain's client and drain; every failure ends as a tagged report, never a throw. */
 async function drain(ctx: HandlerContext, job: KubeJob, node: string): Promise<DrainReport> {
   let kube: Kube;
   try {

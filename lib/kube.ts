@@ -1,10 +1,10 @@
 /**
  * The few Kubernetes calls the handler makes, behind a small interface so the drain and the
- * handler are tested against in-process fakes. The real adapter, lib/kube_client.ts, wraps
- * `@kubernetes/client-node`, imported lazily: loading it costs ~0.6 s and ~90 MiB
- * (docs/design.md), which an idle handler should not pay until the first notice. The node, pod
- * and access-review requests before and at the start of a notice go over `fetch` instead
- * (lib/kube_http.ts); both read and write the shapes here through lib/kube_objects.ts.
+ * handler are tested against in-process fakes. The real adapter is plain `fetch`
+ * (lib/kube_http.ts, lib/kube_http_drain.ts); lib/kube_client.ts wraps `@kubernetes/client-node`,
+ * imported only for kubeconfigs the small reader does not understand (exec plugins, ...), since
+ * loading it costs ~0.6 s and ~90 MiB (docs/design.md). Both read and write the shapes here
+ * through lib/kube_objects.ts and send the same bodies (lib/kube_requests.ts).
  *
  * @module
  */

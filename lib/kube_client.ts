@@ -17,6 +17,7 @@ import { type AccessAnswer, type AccessCheck, accessReviewBody } from "./kube_ht
 import { KubeError } from "./kube_errors.ts";
 import type { EvictionOutcome, Kube, NodeInfo, NodePatch, PodInfo, PodRef } from "./kube.ts";
 import { nodePatchBody, toNodeInfo, toPodInfo } from "./kube_objects.ts";
+import { evictionBody, type NodeEvent, nodeEventBody, refusedEviction } from "./kube_requests.ts";
 import { configErrorText, describeError, isApiException, kubeError } from "./kube_client_errors.ts";
 
 /** Options of {@linkcode createKube}. */
@@ -28,14 +29,6 @@ export interface KubeOptions {
   requestTimeoutMs?: number;
   /** Reported as the event source; defaults to `spot-termination-handler`. */
   component?: string;
-}
-
-type Obj = Record<string, unknown>;
-
-/** A name like client-go's event recorder makes: `<object>.<hex nanoseconds>`. */
-function eventName(node: string, now: Date): string {
-  const nanos = BigInt(now.getTime()) * 1_000_000n + BigInt(Math.floor(Math.random() * 1e6));
-  return `${node}.${nanos.toString(16)}`;
 }
 
 type ClientNode = typeof import("@kubernetes/client-node");
@@ -177,14 +170,7 @@ async function evictPod(
   ref: PodRef,
   evictOptions: { gracePeriodSeconds?: number } = {},
 ): Promise<EvictionOutcome> {
-  const body: Obj = {
-    apiVersion: "policy/v1",
-    kind: "Eviction",
-    metadata: { name: ref.name, namespace: ref.namespace },
-  };
-  if (evictOptions.gracePeriodSeconds !== undefined) {
-    body.deleteOptions = { gracePeriodSeconds: evictOptions.gracePeriodSeconds };
-  }
+  const body = evictionBody(ref, evictOptions.gracePeriodSeconds);
   try {
     await client.core.createNamespacedPodEviction(
       { name: ref.name, namespace: ref.namespace, body },
@@ -192,49 +178,13 @@ async function evictPod(
     );
     return { status: "evicted" };
   } catch (error) {
-    return evictionRefused(ref, error);
+    const { status, text } = describeError(error);
+    return refusedEviction(ref, status, text);
   }
 }
 
-/** An eviction's HTTP error as its outcome: gone, blocked (429), retryable or failed. */
-function evictionRefused(ref: PodRef, error: unknown): EvictionOutcome {
-  const { status, text } = describeError(error);
-  const message = `evict pod ${ref.namespace}/${ref.name}: ${text}`;
-  if (status === undefined) return { status: "retryable", code: 0, message };
-  if (status === 404) return { status: "gone" };
-  if (status === 429) return { status: "blocked", code: 429, message };
-  // 409: a concurrent PodDisruptionBudget update; 408: the server timed out. Both are
-  // "try again", like 5xx.
-  if (status >= 500 || status === 409 || status === 408) {
-    return { status: "retryable", code: status, message };
-  }
-  return { status: "failed", code: status, message };
-}
-
-async function createNodeEvent(
-  client: Client,
-  node: string,
-  event: { reason: string; message: string; type: "Normal" | "Warning" },
-): Promise<void> {
-  const { component } = client;
-  const now = new Date();
-  const body = {
-    apiVersion: "v1",
-    kind: "Event",
-    metadata: { name: eventName(node, now), namespace: "default" },
-    // The kubelet uses the node name as the Node's UID in its events; do the same so
-    // `kubectl describe node` lists ours beside its own.
-    involvedObject: { apiVersion: "v1", kind: "Node", name: node, uid: node },
-    reason: event.reason,
-    message: event.message,
-    type: event.type,
-    source: { component, host: node },
-    reportingComponent: component,
-    reportingInstance: node,
-    firstTimestamp: now,
-    lastTimestamp: now,
-    count: 1,
-  };
+async function createNodeEvent(client: Client, node: string, event: NodeEvent): Promise<void> {
+  const body = nodeEventBody(node, event, client.component, new Date());
   try {
     await client.core.createNamespacedEvent({ namespace: "default", body }, client.withTimeout);
   } catch (error) {

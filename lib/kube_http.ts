@@ -1,19 +1,21 @@
 /**
- * The few Kubernetes requests the handler needs before and at the start of a notice, as plain
- * `fetch` calls: read the node, merge-patch it (cordon, taint, annotation), read a pod, and ask
- * SelfSubjectAccessReview. They need no client library, so the preflight runs every few minutes
- * and the cordon goes out at once without paying the lazy import of `@kubernetes/client-node`
- * (0.4–0.9 s, +83 MiB; docs/design.md), which stays for the drain.
+ * The handler's Kubernetes requests as plain `fetch` calls: read the node, merge-patch it (cordon,
+ * taint, annotation), read a pod, ask SelfSubjectAccessReview, and the drain's listing, evictions
+ * and Events (lib/kube_http_drain.ts). They need no client library, so the preflight runs every few
+ * minutes, the cordon goes out at once and the drain starts without paying the import of
+ * `@kubernetes/client-node` (0.4–0.9 s, +83 MiB; docs/design.md). That library is loaded only as
+ * the fallback for kubeconfigs the small reader does not understand (exec plugins, ...).
  *
  * @module
  */
 
-import type { NodeInfo, NodePatch, PodInfo, PodRef } from "./kube.ts";
+import type { Kube } from "./kube.ts";
 import { nodePatchBody, toNodeInfo, toPodInfo } from "./kube_objects.ts";
 import { KubeError } from "./kube_errors.ts";
 import { type KubeTarget, resolveInCluster, resolveKubeconfig } from "./kubeconfig.ts";
 import { parseKubeconfigText, UnsupportedKubeconfigError } from "./kubeconfig_yaml.ts";
 import { call, type ConnectionOptions, openConnection } from "./kube_request.ts";
+import { createNodeEvent, evictPod, listPodsOnNode, podPath } from "./kube_http_drain.ts";
 
 /** One RBAC question: may the handler `verb` the `resource`? */
 export interface AccessCheck {
@@ -61,13 +63,7 @@ export function accessReviewBody(check: AccessCheck): {
 }
 
 /** Node reads and writes, pod reads and RBAC questions: what must work before a notice. */
-export interface KubeCore {
-  getNode(name: string): Promise<NodeInfo>;
-  patchNode(name: string, patch: NodePatch): Promise<void>;
-  /** `null` when the pod does not exist. */
-  getPod(ref: PodRef): Promise<PodInfo | null>;
-  canI(check: AccessCheck): Promise<AccessAnswer>;
-}
+export type KubeCore = Pick<Kube, "getNode" | "patchNode" | "getPod" | "canI">;
 
 /** Options of {@linkcode createKubeHttp}: the connection's (target, fetch, timeout, clock). */
 export type KubeHttpOptions = ConnectionOptions;
@@ -82,9 +78,12 @@ export type KubeHttpOptions = ConnectionOptions;
  * const node = await kube.getNode("ip-10-0-0-1");
  * ```
  */
-export function createKubeHttp(options: KubeHttpOptions): KubeCore {
+export function createKubeHttp(options: KubeHttpOptions): Kube {
   const conn = openConnection(options);
   return {
+    listPodsOnNode: (node) => listPodsOnNode(conn, node),
+    evictPod: (ref, evictOptions) => evictPod(conn, ref, evictOptions),
+    createNodeEvent: (node, event) => createNodeEvent(conn, node, event),
     async getNode(name) {
       return toNodeInfo(
         await call(conn, `get node ${name}`, "GET", `/api/v1/nodes/${encodeURIComponent(name)}`),
@@ -103,9 +102,7 @@ export function createKubeHttp(options: KubeHttpOptions): KubeCore {
             conn,
             `get pod ${ref.namespace}/${ref.name}`,
             "GET",
-            `/api/v1/namespaces/${encodeURIComponent(ref.namespace)}/pods/${
-              encodeURIComponent(ref.name)
-            }`,
+            podPath(ref),
           ),
         );
       } catch (error) {
@@ -130,7 +127,7 @@ export function createKubeHttp(options: KubeHttpOptions): KubeCore {
   };
 }
 
-/** Options of {@linkcode connectKubeCore}. */
+/** Options of {@linkcode connectKube}. */
 export interface ConnectOptions {
   /** `KUBECONFIG`; absent = in-cluster. */
   kubeconfigPath?: string;
@@ -138,26 +135,27 @@ export interface ConnectOptions {
   serviceHost?: string;
   servicePort?: string;
   /** The full client, for kubeconfigs beyond the small reader (exec plugins, ...). */
-  fallback: () => Promise<KubeCore>;
+  fallback: () => Promise<Kube>;
   readText?: (path: string) => Promise<string>;
   fetch?: typeof fetch;
   timeoutMs?: number;
 }
 
 /**
- * The small client for this environment: from the kubeconfig when one is set (falling back to
+ * The Kubernetes client for this environment: the fetch-based one from the kubeconfig when one is set (falling back to
  * the full client for what the small reader does not understand), else in-cluster. Rejects with
  * a {@linkcode KubeError} of kind `config` or `tls` that names the problem, never the contents.
  *
  * @example
  * ```ts
- * import { connectKubeCore, type KubeCore } from "./kube_http.ts";
- * declare const fullClient: () => Promise<KubeCore>;
+ * import { connectKube } from "./kube_http.ts";
+ * import type { Kube } from "./kube.ts";
+ * declare const fullClient: () => Promise<Kube>;
  *
- * const core = await connectKubeCore({ kubeconfigPath: "/tmp/kubeconfig", fallback: fullClient });
+ * const kube = await connectKube({ kubeconfigPath: "/tmp/kubeconfig", fallback: fullClient });
  * ```
  */
-export async function connectKubeCore(options: ConnectOptions): Promise<KubeCore> {
+export async function connectKube(options: ConnectOptions): Promise<Kube> {
   const readText = options.readText ?? Deno.readTextFile;
   const make = (target: KubeTarget) =>
     createKubeHttp({ target, readText, fetch: options.fetch, timeoutMs: options.timeoutMs });

@@ -127,8 +127,8 @@ export function openConnection(options: ConnectionOptions): Connection {
 }
 
 /**
- * One API request: JSON in and out, bounded, redirects refused; failures as `KubeError` whose
- * message starts with `what`.
+ * One API request: JSON in and out, the answer bounded by `maxBytes` (default 1 MiB, one object),
+ * redirects refused; failures as `KubeError` whose message starts with `what`.
  *
  * @example
  * ```ts
@@ -142,6 +142,7 @@ export async function call(
   method: string,
   path: string,
   body?: { type: string; value: unknown },
+  maxBytes: number = MAX_OBJECT_BYTES,
 ): Promise<unknown> {
   const headers: Record<string, string> = { accept: "application/json" };
   const auth = await conn.bearer();
@@ -168,7 +169,7 @@ export async function call(
     });
   }
   try {
-    return JSON.parse(await readBounded(response, MAX_OBJECT_BYTES));
+    return JSON.parse(await readBounded(response, maxBytes));
   } catch (error) {
     throw new KubeError(`${what}: unreadable answer (${(error as Error).message})`, {
       cause: error,

@@ -14,8 +14,8 @@
  *   tiers (Maglev, Turbofan). A handler that polls once a second has no hot code worth
  *   optimising, and optimised code and the compilers' memory are most of its idle growth: ~4 MiB
  *   less RSS after a minute, a flatter curve over the soak, the same idle CPU. The price is paid
- *   once, at the first drain: importing the Kubernetes client takes ~0.8 s longer, which the
- *   rebalance-recommendation pre-warm usually hides.
+ *   only where `@kubernetes/client-node` is still imported (kubeconfigs with exec plugins): that
+ *   import takes ~0.8 s longer, which the rebalance-recommendation pre-warm usually hides.
  * - `--max-semi-space-size=2` (MiB): caps the young generation, which otherwise grows by tens
  *   of MiB in the allocation burst of a drain; a 250-pod drain peaks ~30 MiB lower (about
  *   150 MiB instead of 180), no slower. Idle, the young generation never grows that far anyway.

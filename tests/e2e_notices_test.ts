@@ -84,6 +84,11 @@ Deno.test("e2e: a spot interruption cordons, taints, drains, detaches and notifi
       );
       assert.equal(state.lbLabelAdded, true);
 
+      // The drain goes over the fetch client (its listing pages with `limit`); client-node's
+      // import would cost the drain 0.4–0.9 s and 83 MiB.
+      const listing = stack.api.requests.find((r) => r.verb === "list" && r.resource === "pods");
+      assert.match(listing?.path ?? "", /[?&]limit=100(&|$)/);
+
       const evictions = stack.api.evictions();
       assert.deepEqual(
         [...new Set(evictions.map((e) => `${e.namespace}/${e.name}`))].sort(),

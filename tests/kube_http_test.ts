@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { startFakeApiServer } from "../tools/fake_apiserver.ts";
-import { connectKubeCore, createKubeHttp, type KubeCore } from "../lib/kube_http.ts";
+import { connectKube, createKubeHttp } from "../lib/kube_http.ts";
+import type { Kube } from "../lib/kube.ts";
 import { isPermanentKubeError, KubeError, kubeErrorKind, kubeFix } from "../lib/kube_errors.ts";
 
 const NODE = "ip-10-0-1-23.ec2.internal";
@@ -95,18 +96,17 @@ Deno.test("kubeFix names the verb to grant, the kubeconfig setting, or the node 
   assert.equal(kubeErrorKind(new Error("invalid peer certificate: UnknownIssuer")), "tls");
 });
 
-Deno.test("connectKubeCore reports an unreadable or malformed kubeconfig without its contents", async () => {
-  const fallback = (): Promise<KubeCore> =>
-    Promise.reject(new Error("must not load the full client"));
+Deno.test("connectKube reports an unreadable or malformed kubeconfig without its contents", async () => {
+  const fallback = (): Promise<Kube> => Promise.reject(new Error("must not load the full client"));
   await assert.rejects(
-    connectKubeCore({ kubeconfigPath: "/nonexistent/kubeconfig", fallback }),
+    connectKube({ kubeconfigPath: "/nonexistent/kubeconfig", fallback }),
     (e: unknown) => kubeErrorKind(e) === "config" && /\/nonexistent\/kubeconfig/.test(String(e)),
   );
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(`${dir}/k`, 'users:\n- name: u\n  user:\n    token: "tok-SECRET\n');
     await assert.rejects(
-      connectKubeCore({ kubeconfigPath: `${dir}/k`, fallback }),
+      connectKube({ kubeconfigPath: `${dir}/k`, fallback }),
       (e: unknown) => kubeErrorKind(e) === "config" && !String(e).includes("tok-SECRET"),
     );
   } finally {

@@ -3,7 +3,7 @@ import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";
 import type { Notice } from "../lib/notice.ts";
 import { createNotifier } from "../lib/notify.ts";
-import { type Message, type NotifyContext } from "../lib/notify_message.ts";
+import type { Message, NotifyContext } from "../lib/notify_message.ts";
 import { NOTIFIER_VARIABLES } from "../lib/notify_targets.ts";
 import { notifierWarnings, validateNotifierEnv } from "../lib/notify_env.ts";
 import { messageText } from "../lib/notify_fields.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createMemoryLogger } from "../lib/log.ts";
 import type { Notice } from "../lib/notice.ts";
 import { createNotifier } from "../lib/notify.ts";
-import { type Message } from "../lib/notify_message.ts";
+import type { Message } from "../lib/notify_message.ts";
 import { startRedirectingWebhook } from "../tools/redirecting_webhook.ts";
 
 const notice: Notice = {

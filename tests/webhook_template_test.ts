@@ -3,7 +3,7 @@ import { loadConfig } from "../lib/config.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import type { Notice } from "../lib/notice.ts";
 import { createNotifier } from "../lib/notify.ts";
-import { type Message } from "../lib/notify_message.ts";
+import type { Message } from "../lib/notify_message.ts";
 import { validateNotifierEnv } from "../lib/notify_env.ts";
 import { webhookPayload } from "../lib/notify_webhook_event.ts";
 import { TEMPLATE_FIELDS, templateView } from "../lib/webhook_fields.ts";
