@@ -123,7 +123,7 @@ export function verdicts(results: BenchResults): Verdict[] {
     ? summarize(detection.cold.map((s) => s.servedToCordon))
     : undefined;
   out.push({
-    target: "notice served → cordon (cold client, every run)",
+    target: "notice served → cordon (first notice, every run)",
     goal: `≤ ${ms(TARGETS.noticeToCordonMs)} (poll interval + 1 s)`,
     measured: cordon ? `max ${ms(cordon.max)}, median ${ms(cordon.median)}` : "not run",
     met: cordon ? cordon.max <= TARGETS.noticeToCordonMs : undefined,
@@ -256,7 +256,7 @@ function detectionRows(label: string, samples: DetectionSample[]): string[] {
 function detectionSection(d: DetectionResult): string {
   const table = markdownTable(
     [
-      "Kubernetes client",
+      "before the spot notice",
       "served → seen by a poll",
       "poll → cordon",
       "served → cordon",
@@ -265,18 +265,18 @@ function detectionSection(d: DetectionResult): string {
       "`notice received` → cordon",
     ],
     [
-      detectionRows("cold (not loaded yet)", d.cold),
-      detectionRows("pre-warmed by a rebalance recommendation", d.warm),
+      detectionRows("nothing (first notice)", d.cold),
+      detectionRows("a rebalance recommendation", d.warm),
     ],
     { align: ["left", "right", "right", "right", "right", "right", "right"] },
   );
   const cold = pollToEviction(d.cold);
   const warm = pollToEviction(d.warm);
   const importCost = cold && warm
-    ? `The import of \`@kubernetes/client-node\` delays the first eviction by **${
+    ? `A rebalance recommendation before the spot notice changes poll → first eviction by **${
       ms(cold.median - warm.median)
-    }** when no rebalance recommendation came first (median poll → first eviction, cold minus ` +
-      "pre-warmed); the cordon does not wait for it."
+    }** (median, first notice minus after a recommendation): every request goes over the ` +
+      "fetch client, so there is no library import left for a recommendation to start early."
     : "";
   return [
     "## 1. Detection latency",
@@ -286,9 +286,9 @@ function detectionSection(d: DetectionResult): string {
     'when the scenario was set, plus the scenario\'s delay); "seen" is the arrival of the first ' +
     "poll answered with it; cordon and eviction are arrivals at the API stand-in. The notice " +
     "appears at evenly spread phases of the poll loop, so served → seen ranges over 0..1 s. " +
-    "The cordon goes through the small fetch-based client; the drain needs the full Kubernetes " +
-    "client, imported at the first notice. Pre-warmed runs handle a rebalance recommendation " +
-    "first (notify only), which starts that import, so the spot notice finds it loaded.",
+    "The cordon and the drain go through the small fetch-based client (no library is imported " +
+    "at the notice). The second row's runs handle a rebalance recommendation first (notify " +
+    "only), as AWS usually sends one minutes before an interruption.",
     "",
     table,
     // Without both cold and pre-warmed runs there is no import cost to state, and no blank lines.
@@ -303,7 +303,7 @@ function drainSection(cases: DrainCase[], s: BenchSettings, detectionRan: boolea
     "Mixed node: 5 DaemonSet pods and the handler's own (skipped by both), " +
     "`max(2, round(pods/20))` pods behind a PodDisruptionBudget that refuses 2 or 3 evictions, the " +
     `rest ReplicaSet pods (every tenth with emptyDir). Evicted pods disappear ${s.deleteAfterMs} ms ` +
-    "later. Ours: the handler (cold client) from its `notice received` log line; kubectl: " +
+    "later. Ours: the handler (first notice) from its `notice received` log line; kubectl: " +
     "`kubectl drain --force --ignore-daemonsets --delete-emptydir-data` from its start, against " +
     'a fresh stand-in with the same pods and an empty discovery cache. "issued": the last ' +
     'pod\'s first eviction request arrived; "accepted": the last eviction the API accepted ' +
@@ -540,8 +540,8 @@ function soakSection(soak: SoakResult): string {
     "The floors are run by the same `deno` with the same configuration and V8 flags: an empty " +
     "script that keeps one timer; a minimal poller of `spot/instance-action` (token once, " +
     "`fetch` every second, a `Deno.serve` listener), what any handler on this runtime pays; and " +
-    "a script that only imports `@kubernetes/client-node`, the floor under the handler's peak " +
-    "during a drain. Run with other sections, the soak goes on beside the stand-in benchmarks " +
+    "a script that only imports `@kubernetes/client-node`, what a handler that needs that " +
+    "library (a kubeconfig with an exec plugin) carries after its first notice. Run with other sections, the soak goes on beside the stand-in benchmarks " +
     "(idle processes, CPU read per process) and before the real-peer one.",
     "",
     markdownTable(
