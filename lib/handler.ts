@@ -132,8 +132,30 @@ async function run(
   const base = messageBase(notice, plan, { cluster, node: known.node, dryRun }, id);
   const job: Job = { notice, plan, known, base, idPromise, ...history };
   if (early && !job.resumed) return await announce(ctx, job, whenDue);
-  if (dryRun) return await dryRunJob(ctx, job);
-  return await act(ctx, job);
+  return await once(ctx, job, () => dryRun ? dryRunJob(ctx, job) : act(ctx, job));
+}
+
+/**
+ * Act on a notice at most once at a time. A maintenance event can reach the handler again under
+ * the same id (rescheduled: a new NotBefore), and its older timer may still be set.
+ */
+async function once(
+  ctx: HandlerContext,
+  { notice }: Job,
+  work: () => Promise<HandlingReport>,
+): Promise<HandlingReport | undefined> {
+  if (ctx.acting.has(notice.id)) {
+    ctx.logger.info("notice already being handled", { id: notice.id });
+    return undefined;
+  }
+  // Acting now (due, or rescheduled into its lead): an older timer must not act again.
+  ctx.scheduler.cancel(notice.id);
+  ctx.acting.add(notice.id);
+  try {
+    return await work();
+  } finally {
+    ctx.acting.delete(notice.id);
+  }
 }
 
 /** Count the notice and say what will be done about it. */

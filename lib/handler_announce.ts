@@ -1,7 +1,9 @@
 /**
  * A maintenance event seen before its action time: the start message (with the time the cordon
  * and drain begin) and the annotation `announced` once, then a timer that hands the event back to
- * the handler when it is due. A restart finds the annotation and only sets the timer again.
+ * the handler when it is due. A restart finds the annotation and only sets the timer again. An
+ * event the customer rescheduled (same EventId, new NotBefore) gets its timer moved and the start
+ * message again with the new time, since the one sent before now names the wrong hour.
  *
  * @module
  */
@@ -28,7 +30,17 @@ export async function announce(
   whenDue: (notice: Notice) => void,
 ): Promise<undefined> {
   const at = actionTime(notice, ctx.leadMs);
-  if (!wasAnnounced) {
+  const before = announcedTime(ctx, notice, known);
+  const moved = before !== undefined && before.getTime() !== notice.noticeTime.getTime();
+  if (moved) {
+    ctx.logger.info("maintenance rescheduled", {
+      node: known.node,
+      id: notice.id,
+      from: actionTime({ ...notice, noticeTime: before }, ctx.leadMs).toISOString(),
+      to: at.toISOString(),
+    });
+  }
+  if (!wasAnnounced || moved) {
     await ctx.send({ phase: "start", ...base, actionAt: at });
     if (!ctx.options.dryRun) await markAnnounced(ctx, notice, known);
   }
@@ -45,4 +57,16 @@ export async function announce(
     again: wasAnnounced || undefined,
   });
   return undefined;
+}
+
+/** The NotBefore announced before: this process's timer, or the node's record after a restart. */
+function announcedTime(ctx: HandlerContext, notice: Notice, known: KnownNode): Date | undefined {
+  const pending = ctx.scheduler.pending(notice.id);
+  if (pending) return pending.noticeTime;
+  const previous = known.view.previous;
+  if (previous?.id !== notice.id || previous.phase !== "announced" || !previous.noticeTime) {
+    return undefined;
+  }
+  const time = new Date(previous.noticeTime);
+  return isNaN(time.getTime()) ? undefined : time;
 }

@@ -89,6 +89,8 @@ export interface HandlerContext {
   readonly scheduler: Scheduler;
   /** Maintenance events announced in this process; the annotation says the same across restarts. */
   readonly announced: Set<string>;
+  /** Notice ids being acted on (cordon, drain, dry run) right now. */
+  readonly acting: Set<string>;
   /** The node this handler acts on, looked up from its own pod when NODE_NAME is unset. */
   nodeName(): Promise<string>;
   /** The instance identity, read once; {@linkcode UNKNOWN_IDENTITY} while IMDS cannot say. */
@@ -125,6 +127,7 @@ export function createContext(deps: HandlerDeps, options: HandlerOptions): Handl
     leadMs: options.maintenanceLeadMs ?? DEFAULT_MAINTENANCE_LEAD_MS,
     scheduler: deps.scheduler ?? createScheduler({ now }),
     announced: new Set<string>(),
+    acting: new Set<string>(),
     nodeName: nodeNameLookup(deps, options),
     identity: identityReader(deps),
     send: (msg) => sendMessage(deps.notifier, logger, msg),

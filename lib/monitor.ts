@@ -14,7 +14,7 @@ import type { Logger } from "./log.ts";
 import type { FinishedEvent } from "./maintenance.ts";
 import type { Metrics } from "./metrics.ts";
 import { createSources, finishRound, launch, type Outcome, type Polling } from "./monitor_poll.ts";
-import type { Notice } from "./notice.ts";
+import { type Notice, noticeKey } from "./notice.ts";
 import type { NoticeSource } from "./notice_source.ts";
 import { NOTICE_SOURCES } from "./sources.ts";
 
@@ -25,7 +25,7 @@ export interface MonitorOptions {
    * `everyMs` of their {@linkcode NoticeSource} (or this, when longer).
    */
   pollIntervalMs: number;
-  /** Called once per notice id; not awaited by the poll loop (errors it throws or rejects are logged). */
+  /** Called once per notice (id, and revision when a source gives one); not awaited by the poll loop (errors it throws or rejects are logged). */
   onNotice: (notice: Notice) => void | Promise<void>;
   logger: Logger;
   metrics?: Metrics;
@@ -56,7 +56,8 @@ export interface Monitor {
   run(signal: AbortSignal): Promise<void>;
   /**
    * One round of every source whatever its schedule: dispatch notices not seen before to
-   * `onNotice`, and return every notice IMDS reported in this round (deduplicated by id),
+   * `onNotice`, and return every notice IMDS reported in this round (deduplicated by
+   * {@linkcode noticeKey}),
    * including ones dispatched earlier.
    */
   pollOnce(signal?: AbortSignal): Promise<Notice[]>;
@@ -139,7 +140,7 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
       const found = new Map<string, Notice>();
       for (const outcome of outcomes) {
         if (!outcome.ok) continue;
-        for (const n of outcome.notices) if (!found.has(n.id)) found.set(n.id, n);
+        for (const n of outcome.notices) if (!found.has(noticeKey(n))) found.set(noticeKey(n), n);
       }
       return [...found.values()];
     },

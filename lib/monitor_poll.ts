@@ -14,7 +14,7 @@ import type { Imds } from "./imds.ts";
 import type { Logger } from "./log.ts";
 import type { FinishedEvent } from "./maintenance.ts";
 import type { Metrics } from "./metrics.ts";
-import type { Notice } from "./notice.ts";
+import { type Notice, noticeKey } from "./notice.ts";
 import type { NoticeSource } from "./notice_source.ts";
 import { redactUrl } from "./redact.ts";
 
@@ -58,7 +58,7 @@ export interface Polling {
   onFinishedEvents?: (events: FinishedEvent[]) => void;
   now: Clock;
   safetyMarginMs?: number;
-  /** Notice ids already handed to `onNotice`. */
+  /** Notices already handed to `onNotice`, by {@linkcode noticeKey} (id, plus revision). */
   dispatched: Set<string>;
   /** Written here, read by `monitor.status()`. */
   health: { lastRoundAt: number; lastSuccessAt?: number };
@@ -187,7 +187,7 @@ function reschedule(state: SourceState, outcome: Outcome, startedAt: number): vo
 /** Hand a new notice to `onNotice`, not awaited; what it throws or rejects is logged. */
 function dispatch(ctx: Polling, notice: Notice): void {
   const { logger, onNotice } = ctx;
-  ctx.dispatched.add(notice.id);
+  ctx.dispatched.add(noticeKey(notice));
   logger.info("notice received", {
     id: notice.id,
     kind: notice.kind,
@@ -238,7 +238,7 @@ export function launch(
       // Bounded by the IMDS request timeout, and only while the leader answers normally.
       if (leaderPoll) await leaderPoll;
       for (const notice of outcome.notices) {
-        if (!ctx.dispatched.has(notice.id)) dispatch(ctx, notice);
+        if (!ctx.dispatched.has(noticeKey(notice))) dispatch(ctx, notice);
       }
     }
     return outcome;

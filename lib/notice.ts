@@ -34,6 +34,26 @@ export interface Notice {
   action: string;
   /** The IMDS body as received, for logs and the generic webhook. */
   raw: string;
+  /**
+   * What may change under the same `id` and must then be acted on again: a maintenance event
+   * the customer rescheduled keeps its `EventId` but gets a new `NotBefore`.
+   */
+  revision?: string;
+}
+
+/**
+ * The key the monitor dispatches a notice once under: its id, plus its revision when the source
+ * gives one, so a rescheduled maintenance event reaches the handler again with its new time.
+ *
+ * @example
+ * ```ts
+ * declare const notice: Notice;
+ * noticeKey({ ...notice, id: "scheduled-maintenance:e-1", revision: "2026-12-09T09:00:00.000Z" });
+ * // "scheduled-maintenance:e-1@2026-12-09T09:00:00.000Z"
+ * ```
+ */
+export function noticeKey(notice: Notice): string {
+  return notice.revision === undefined ? notice.id : `${notice.id}@${notice.revision}`;
 }
 
 /** What AWS promises before a spot reclaim; used when a notice has no usable time. */

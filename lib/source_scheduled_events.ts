@@ -54,6 +54,8 @@ function eventNotice(event: unknown, where: string, now: Date, marginMs?: number
     ...(notAfter ? { notAfter } : {}),
     action: e.Code as string,
     raw: JSON.stringify(event),
+    // The customer may move the event (ModifyInstanceEventStartTime): same EventId, new time.
+    revision: notBefore.toISOString(),
   };
 }
 

@@ -712,6 +712,87 @@ Deno.test("handler acts at once on a maintenance event already inside its lead",
   assert.equal(r.entries.size, 0);
 });
 
+Deno.test("a rescheduled maintenance event moves its timer and is announced again with the new time", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  const first = maintenance(new Date(NOW.getTime() + 86_400_000));
+  await s.handler.handle(first);
+  const later = maintenance(new Date(NOW.getTime() + 3 * 86_400_000));
+  await s.handler.handle(later);
+  const starts = s.sent as Extract<Message, { phase: "start" }>[];
+  assert.deepEqual(starts.map((m) => m.actionAt), [
+    new Date(first.noticeTime.getTime() - 600_000),
+    new Date(later.noticeTime.getTime() - 600_000),
+  ]);
+  assert.deepEqual(r.entries.get(later.id)?.when, starts[1].actionAt, "the timer follows");
+  assert.ok(s.logger.lines.some((l) => l.includes("maintenance rescheduled")));
+  const state = JSON.parse(s.node.annotations[annotationKey("scheduled-maintenance")]);
+  assert.equal(state.noticeTime, later.noticeTime.toISOString());
+  assert.equal(s.node.unschedulable, false, "days early is never the answer");
+  // Seen again unchanged (another poll, or a restart): no third message.
+  await s.handler.handle(later);
+  assert.equal(s.sent.length, 2);
+});
+
+Deno.test("after a restart, the node's record tells a rescheduled maintenance event from a known one", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  const n = maintenance(new Date(NOW.getTime() + 2 * 86_400_000));
+  s.node.annotations[annotationKey("scheduled-maintenance")] = JSON.stringify({
+    id: n.id,
+    phase: "announced",
+    at: "2026-11-24T00:00:00Z",
+    noticeTime: new Date(NOW.getTime() + 86_400_000).toISOString(),
+  });
+  await s.handler.handle(n);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start"], "the time told before is wrong now");
+  assert.deepEqual(r.entries.get(n.id)?.when, new Date(n.noticeTime.getTime() - 600_000));
+});
+
+Deno.test("a maintenance event rescheduled into its lead is acted on at once, and its old timer never acts", async () => {
+  const r = recordingScheduler();
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, { scheduler: r.scheduler });
+  const n = maintenance(new Date(NOW.getTime() + 86_400_000));
+  await s.handler.handle(n);
+  const oldTimer = r.entries.get(n.id)!;
+  await s.handler.handle(maintenance(new Date(NOW.getTime() + 300_000)));
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+  assert.equal(s.node.unschedulable, true);
+  assert.equal(r.entries.size, 0, "the old timer is cancelled");
+  oldTimer.run(); // even if it had fired already: the record says done
+  await s.handler.settled();
+  assert.equal(s.drains.length, 1);
+});
+
+Deno.test("the same notice arriving while it is being acted on is not acted on twice", async () => {
+  const r = recordingScheduler();
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => release = resolve);
+  let started!: () => void;
+  const draining = new Promise<void>((resolve) => started = resolve);
+  let drains = 0;
+  const s = setup({ maintenanceLeadMs: 600_000 }, {}, {
+    scheduler: r.scheduler,
+    drainer: () => ({
+      async drain() {
+        drains++;
+        started();
+        await held;
+        return DRAINED;
+      },
+    }),
+  });
+  const first = s.handler.handle(maintenance(new Date(NOW.getTime() + 300_000)));
+  await draining;
+  // Rescheduled a minute earlier while the drain runs: the work in hand covers it.
+  assert.equal(await s.handler.handle(maintenance(new Date(NOW.getTime() + 240_000))), undefined);
+  assert.ok(s.logger.lines.some((l) => l.includes("notice already being handled")));
+  release();
+  await first;
+  assert.equal(drains, 1);
+  assert.deepEqual(s.sent.map((m) => m.phase), ["start", "result"]);
+});
+
 Deno.test("handler names the missing pods/eviction grant once when the API forbids evictions", async () => {
   const { handler, logger } = bareHandler({
     drainer: () => ({

@@ -867,6 +867,39 @@ Deno.test("monitor reports completed and canceled maintenance events apart from 
   ]]);
 });
 
+Deno.test("monitor dispatches a maintenance event again when it is rescheduled, not when it is seen again", async () => {
+  let notBefore = "9 Dec 2026 09:00:00 GMT";
+  const imds = fakeImds((path) =>
+    path === NOTICE_PATHS.scheduledEvents
+      ? {
+        status: 200,
+        body: JSON.stringify([{
+          Code: "system-reboot",
+          State: "active",
+          EventId: "e-1",
+          NotBefore: notBefore,
+        }]),
+      }
+      : NOT_FOUND
+  );
+  const seen: string[] = [];
+  const monitor = createMonitor(imds, {
+    pollIntervalMs: 1000,
+    logger: createMemoryLogger(),
+    now: () => NOW,
+    onNotice: (n) => void seen.push(`${n.id} ${n.noticeTime.toISOString()}`),
+  });
+  await monitor.pollOnce();
+  await monitor.pollOnce();
+  notBefore = "11 Dec 2026 09:00:00 GMT";
+  await monitor.pollOnce();
+  await monitor.pollOnce();
+  assert.deepEqual(seen, [
+    "scheduled-maintenance:e-1 2026-12-09T09:00:00.000Z",
+    "scheduled-maintenance:e-1 2026-12-11T09:00:00.000Z",
+  ]);
+});
+
 Deno.test("monitor schedules on its own clock: a wall clock stepped back an hour does not stop spot polling", async () => {
   let wall = NOW.getTime();
   let wakeups = 0;

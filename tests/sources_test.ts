@@ -291,3 +291,23 @@ Deno.test("every source in the table reads a well-formed answer into notices of 
     [{ id: "scheduled-maintenance:e-2", state: "completed", code: "system-reboot" }],
   );
 });
+
+Deno.test("a maintenance event's revision is its NotBefore, so moving it makes a new one; spot notices have none", () => {
+  const event = (notBefore: string) =>
+    JSON.stringify([{
+      Code: "system-reboot",
+      State: "active",
+      EventId: "e-1",
+      NotBefore: notBefore,
+    }]);
+  const [a] = parseScheduledEvents(event("9 Dec 2026 09:00:00 GMT"), NOW);
+  const [b] = parseScheduledEvents(event("11 Dec 2026 09:00:00 GMT"), NOW);
+  assert.equal(a.id, b.id);
+  assert.equal(a.revision, "2026-12-09T09:00:00.000Z");
+  assert.equal(b.revision, "2026-12-11T09:00:00.000Z");
+  const spot = parseInstanceAction(
+    JSON.stringify({ action: "terminate", time: new Date(NOW.getTime() + 120_000).toISOString() }),
+    NOW,
+  );
+  assert.equal(spot.revision, undefined);
+});
