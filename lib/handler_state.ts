@@ -12,7 +12,7 @@ import type { Notice } from "./notice.ts";
 import type { Step } from "./policy.ts";
 
 /** Annotation prefix; one key per notice kind so a rebalance and a spot notice do not collide. */
-export const ANNOTATION_PREFIX = "spot-termination-handler";
+const ANNOTATION_PREFIX = "spot-termination-handler";
 /** Taint key put on a node that is about to go away. */
 export const TAINT_KEY = "spot-termination-handler/notice";
 

@@ -12,7 +12,7 @@ import type { Logger } from "./log.ts";
 /** Header carrying the token on every request. */
 export const TOKEN_HEADER = "X-aws-ec2-metadata-token";
 /** Header of the token PUT asking for a lifetime in seconds. */
-export const TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
+const TOKEN_TTL_HEADER = "X-aws-ec2-metadata-token-ttl-seconds";
 /** How long IMDSv1 mode lasts before IMDSv2 is tried again. */
 export const V2_RETRY_MS = 5 * 60_000;
 

@@ -87,5 +87,3 @@ export interface Kube {
   /** SelfSubjectAccessReview: may the handler's identity do this? */
   canI(check: AccessCheck): Promise<AccessAnswer>;
 }
-
-export { KubeError } from "./kube_errors.ts";

@@ -161,7 +161,7 @@ async function pem(entry: Obj, field: string, files: KubeconfigFiles): Promise<s
 }
 
 /** The service account's files, as the kubelet mounts them. */
-export const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+const SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /**
  * The in-cluster target: `KUBERNETES_SERVICE_HOST`/`_PORT`, the mounted token and `ca.crt`.

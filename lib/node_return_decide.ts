@@ -51,7 +51,7 @@ const IN_FORCE = new Set(["started", "done", "failed"]);
 export const HIBERNATE_RESUME_MS = 10 * 60_000;
 
 /** The handler's records on a node, one per kind that has one. */
-export function handledStates(node: NodeInfo): KindState[] {
+function handledStates(node: NodeInfo): KindState[] {
   const out: KindState[] = [];
   for (const kind of NOTICE_KINDS) {
     const state = parseHandledState(node.annotations[annotationKey(kind)]);

@@ -49,7 +49,7 @@ export interface Preflight {
 
 /** Rerun every 5 minutes while all is well; every 30 s while something fails, so a fix shows soon. */
 export const PREFLIGHT_INTERVAL_MS = 5 * 60_000;
-export const PREFLIGHT_RETRY_MS = 30_000;
+const PREFLIGHT_RETRY_MS = 30_000;
 
 /**
  * Create the preflight.

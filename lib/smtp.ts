@@ -15,13 +15,12 @@ import { isEmailAddress, type Mail, parseSmtpUrl, type SmtpServer } from "./mail
 import { base64, formatMessage } from "./smtp_format.ts";
 import { extensions, Session, SmtpError } from "./smtp_session.ts";
 
-export type { Mail } from "./mail_syntax.ts";
-
 /**
  * Sends one mail per call; each call opens and closes its own connection.
  *
  * @example
  * ```ts
+ * import type { Mail } from "./mail_syntax.ts";
  * declare const mail: Mail;
  * const sender: SmtpSender = createSmtpSender("smtps://user:pass@mail.example.com");
  * await sender.send(mail, { signal: AbortSignal.timeout(10_000) });

@@ -14,7 +14,8 @@ import { raceAbort, timeoutSignal } from "./_async.ts";
  *
  * @example
  * ```ts
- * import type { Mail, SmtpSender } from "./smtp.ts";
+ * import type { SmtpSender } from "./smtp.ts";
+ * import type { Mail } from "./mail_syntax.ts";
  * declare const sender: SmtpSender, mail: Mail;
  * try {
  *   await sender.send(mail);

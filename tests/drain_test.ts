@@ -1,13 +1,8 @@
 import assert from "node:assert/strict";
 import { createDrainer, type DrainerOptions, selectPods } from "../lib/drain.ts";
 import { graceFor } from "../lib/drain_evict.ts";
-import {
-  type EvictionOutcome,
-  type Kube,
-  KubeError,
-  type PodInfo,
-  type PodRef,
-} from "../lib/kube.ts";
+import type { EvictionOutcome, Kube, PodInfo, PodRef } from "../lib/kube.ts";
+import { KubeError } from "../lib/kube_errors.ts";
 import { createKube } from "../lib/kube_client.ts";
 import { createMemoryLogger } from "../lib/log.ts";
 import { createMetrics } from "../lib/metrics.ts";

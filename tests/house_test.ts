@@ -65,7 +65,10 @@ async function houseIgnores(): Promise<string[]> {
   for (const file of files.sort()) {
     const text = await Deno.readTextFile(new URL(file, root));
     for (const line of text.split("\n")) {
-      if (/deno-lint-ignore.*house\//.test(line)) found.push(`${file}: ${line}`);
+      // A house rule named, or no rule at all (a bare ignore switches every rule off).
+      if (/deno-lint-ignore.*house\/|deno-lint-ignore(-file)?\s*(--.*)?$/.test(line)) {
+        found.push(`${file}: ${line}`);
+      }
     }
   }
   return found;
@@ -74,4 +77,15 @@ async function houseIgnores(): Promise<string[]> {
 Deno.test("no code is excused from the function rule, and a long file says what makes it one thing", async () => {
   const ignores = await houseIgnores();
   assert.deepEqual(ignores.filter((l) => !EXCUSE.test(l.slice(l.indexOf(": ") + 2))), []);
+});
+
+Deno.test("deno.json neither excludes the held code from lint nor drops the house plugin", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.deepEqual(config.lint.plugins, ["./tools/lint/house.ts"]);
+  const excluded: string[] = [...(config.lint.exclude ?? []), ...(config.exclude ?? [])];
+  assert.deepEqual(excluded.filter((p) => /^(\.\/)?(lib|main\.ts|tools)/.test(p)), []);
+  assert.deepEqual(
+    config.lint.rules?.exclude?.filter((r: string) => r.startsWith("house/")) ?? [],
+    [],
+  );
 });

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type Kube, KubeError } from "../lib/kube.ts";
+import type { Kube } from "../lib/kube.ts";
+import { KubeError } from "../lib/kube_errors.ts";
 import { createKube } from "../lib/kube_client.ts";
 import { nodePatchBody, toPodInfo } from "../lib/kube_objects.ts";
 import { createMemoryLogger } from "../lib/log.ts";

@@ -15,7 +15,8 @@ import {
   teamsPayload,
 } from "../lib/notify_payloads.ts";
 import { webhookPayload } from "../lib/notify_webhook_event.ts";
-import type { Mail, SmtpSender } from "../lib/smtp.ts";
+import type { SmtpSender } from "../lib/smtp.ts";
+import type { Mail } from "../lib/mail_syntax.ts";
 import { startSmtpSink } from "./fixtures/notify_smtp_sink.ts";
 
 // ---------------------------------------------------------------------------------------------

@@ -260,6 +260,7 @@ Deno.test("the handler subprocess runs main.ts with localPermissions and no othe
 
 Deno.test("the stack refuses extra deno flags that would change the handler's permissions", () => {
   assert.deepEqual(nonPermissionFlags(["--no-config"]), ["--no-config"]);
+  assert.deepEqual(nonPermissionFlags(["-q", "-L=debug"]), ["-q", "-L=debug"]);
   assert.deepEqual(nonPermissionFlags(), []);
   for (
     const flag of [
@@ -270,6 +271,12 @@ Deno.test("the stack refuses extra deno flags that would change the handler's pe
       "-P=handler",
       "--permission-set=x",
       "--deny-net",
+      "-N",
+      "-R=/",
+      "-W",
+      "-E",
+      "-S",
+      "-I",
     ]
   ) {
     assert.throws(() => nonPermissionFlags(["--no-config", flag]), {

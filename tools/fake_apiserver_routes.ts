@@ -113,7 +113,7 @@ function readJson(text: string): Obj {
  * The route of a resource path split into decoded segments; undefined for non-resource paths
  * (discovery, `/version`) and paths too long to be one.
  */
-export function parseRoute(segments: string[]): Route | undefined {
+function parseRoute(segments: string[]): Route | undefined {
   let group: string;
   let version: string;
   let rest: string[];
@@ -137,7 +137,7 @@ export function parseRoute(segments: string[]): Route | undefined {
 }
 
 /** The RBAC verb the API server's authorizer checks for the request. */
-export function rbacVerb(method: string, route: Route, query: URLSearchParams): string {
+function rbacVerb(method: string, route: Route, query: URLSearchParams): string {
   switch (method) {
     case "GET":
     case "HEAD": {

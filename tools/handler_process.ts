@@ -85,7 +85,8 @@ function baseEnv(): Record<string, string> {
  */
 export function nonPermissionFlags(flags: readonly string[] = []): string[] {
   const granting = flags.filter((f) =>
-    /^(--allow-|--permission-set|-A$|-P(=|$)|--unstable-|--deny-)/.test(f)
+    // Deno 2's short forms too: -A, -P, -R, -W, -N, -E, -S, -I, with or without a value.
+    /^(--allow-|--permission-set|-[APRWNESI](=|$)|--unstable-|--deny-)/.test(f)
   );
   if (granting.length > 0) {
     throw new TypeError(`spawnHandler: denoFlags may not change permissions: ${granting}`);
