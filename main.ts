@@ -9,7 +9,7 @@
 
 import { type Config, fileReadable, loadConfig, redactConfig } from "./lib/config.ts";
 import { helpText } from "./lib/config_variables.ts";
-import { createAsgDetacher } from "./lib/asg.ts";
+import { createAsgDetacher, preloadAsgSdk } from "./lib/asg.ts";
 import { createDrainer } from "./lib/drain.ts";
 import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
@@ -257,6 +257,7 @@ function createWorkers({ config, logger, metrics, signal }: Wiring, a: Adapters)
     kube: a.kube,
     drainer: (k) => createDrainer(k, { logger, metrics }),
     asg: a.asg,
+    warmAsg: preloadAsgSdk,
     notifier: a.notifier,
     identity: () => a.identity({ signal }),
     logger,

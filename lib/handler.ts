@@ -175,6 +175,10 @@ function begin(ctx: HandlerContext, notice: Notice, plan: Step[], early: boolean
     // needs @kubernetes/client-node (exec plugins) it starts that import, so a later spot
     // notice's drain finds it loaded. A failure here is retried by whoever needs the client.
     ctx.deps.kube().catch(() => {});
+    // Likewise the AWS SDK, whose import would otherwise hold the event loop at the spot notice,
+    // beside the cordon, when that notice's plan detaches.
+    const spotPlan = planFor({ ...notice, kind: "spot-interruption" }, ctx.options);
+    if (ctx.deps.asg && spotPlan.includes("detach-asg")) ctx.deps.warmAsg?.().catch(() => {});
   }
 }
 

@@ -43,6 +43,8 @@ export interface HandlerDeps {
   drainer: (kube: Kube) => Drainer;
   /** Creates the ASG detacher for a region; absent when DETACH_ASG is off. */
   asg?: (region: string) => AsgDetacher;
+  /** Loads the AWS SDK ahead of a likely detach (at a rebalance recommendation). */
+  warmAsg?: () => Promise<void>;
   notifier: Notifier;
   identity: () => Promise<Identity>;
   logger: Logger;

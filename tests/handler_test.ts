@@ -313,6 +313,30 @@ Deno.test("handler only notifies on a rebalance recommendation by default", asyn
   assert.ok(s.node.annotations[annotationKey("rebalance-recommendation")], "remembered");
 });
 
+Deno.test("a rebalance recommendation loads the AWS SDK early only when a spot notice would detach", async () => {
+  const warmed: string[] = [];
+  const warmAsg = (label: string) => () => {
+    warmed.push(label);
+    return Promise.resolve();
+  };
+  await setup({}, {}, { warmAsg: warmAsg("default") }).handler.handle(
+    notice("rebalance-recommendation", "rebalance"),
+  );
+  await setup({}, {}, { warmAsg: warmAsg("spot notice") }).handler.handle(notice());
+  await setup({}, {}, { warmAsg: warmAsg("no DETACH_ASG"), asg: undefined }).handler.handle(
+    notice("rebalance-recommendation", "rebalance"),
+  );
+  await setup(
+    { actions: { ...DEFAULT_ACTIONS, "spot-interruption": "notify" } },
+    {},
+    { warmAsg: warmAsg("SPOT_ACTION=notify") },
+  ).handler.handle(notice("rebalance-recommendation", "rebalance"));
+  const failing = setup({}, {}, { warmAsg: () => Promise.reject(new Error("no registry")) });
+  const report = await failing.handler.handle(notice("rebalance-recommendation", "rebalance"));
+  assert.deepEqual(warmed, ["default"]);
+  assert.ok(report, "a failed preload changes nothing; the detach imports again");
+});
+
 Deno.test("handler starts loading the full client at a rebalance recommendation, before reading the node, without waiting for it", async () => {
   const k = fakeKube();
   const order: string[] = [];
