@@ -28,7 +28,7 @@ async function denoFmt(markdown: string): Promise<string> {
   return new TextDecoder().decode(out.stdout);
 }
 
-Deno.test("README's configuration table documents every core environment variable", () => {
+Deno.test("README's configuration section documents every core environment variable", () => {
   const section = README.slice(README.indexOf("## Configuration"));
   for (const v of CORE_VARIABLES) {
     assert.ok(
