@@ -107,6 +107,32 @@ Deno.test("e2e: a canceled maintenance event is announced, never drained, and th
   });
 });
 
+Deno.test("e2e: a maintenance event rescheduled while the handler was down is announced again with its new time", async () => {
+  const t0 = Date.now();
+  const event = sampleMaintenanceEvent(t0, 3_600_000);
+  await withRestartableHandler(event, async (stack, handler, restart) => {
+    await handler().waitForLine(/maintenance announced/);
+    const moved = sampleMaintenanceEvent(t0, 3 * 3_600_000);
+    await restart(() => stack.imds.setScenario({ maintenance: [moved] }));
+    await handler().waitForLine(/maintenance rescheduled/);
+    await stack.sink.waitFor(2, { pathPrefix: "/webhook" });
+    const [first, again] = webhookEvents(stack);
+    assert.equal(first.event, "notice");
+    assert.equal(again.event, "notice");
+    assert.equal(again.noticeId, first.noticeId, "the same event, at a new time");
+    const lead = 15 * 60_000;
+    assert.equal(Date.parse(again.actionAt!) - Date.parse(first.actionAt!), 2 * 3_600_000);
+    assert.equal(Date.parse(again.actionAt!), Date.parse(again.noticeTime) - lead);
+    assert.equal(record(stack).phase, "announced");
+    assert.notEqual(nodeOf(stack).spec?.unschedulable, true, "still days early is never drained");
+
+    // Seen again unchanged after another restart: nothing more is said.
+    await restart();
+    await handler().waitForLine(/maintenance announced.*again=true/);
+    assert.equal(webhookEvents(stack).length, 2);
+  });
+});
+
 Deno.test("e2e: after a completed maintenance event and a new boot ID the node is back in service", async () => {
   // Inside the default 15-minute lead: the handler acts at once.
   const event = sampleMaintenanceEvent(Date.now(), 120_000);
