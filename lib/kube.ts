@@ -61,6 +61,13 @@ export interface NodePatch {
 }
 
 /** How one eviction request ended. Only transport-level surprises are thrown. */
+/** An event as the handler reports it on its Node. */
+export interface NodeEvent {
+  reason: string;
+  message: string;
+  type: "Normal" | "Warning";
+}
+
 export type EvictionOutcome =
   | { status: "evicted" }
   | { status: "gone" }
@@ -80,10 +87,7 @@ export interface Kube {
   /** policy/v1 Eviction. HTTP errors become outcomes, never exceptions. */
   evictPod(ref: PodRef, options?: { gracePeriodSeconds?: number }): Promise<EvictionOutcome>;
   /** A core/v1 Event in namespace `default` about the Node, visible in `kubectl describe node`. */
-  createNodeEvent(
-    node: string,
-    event: { reason: string; message: string; type: "Normal" | "Warning" },
-  ): Promise<void>;
+  createNodeEvent(node: string, event: NodeEvent): Promise<void>;
   /** SelfSubjectAccessReview: may the handler's identity do this? */
   canI(check: AccessCheck): Promise<AccessAnswer>;
 }

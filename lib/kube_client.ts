@@ -15,9 +15,17 @@ import type {
 import type { Logger } from "./log.ts";
 import { type AccessAnswer, type AccessCheck, accessReviewBody } from "./kube_http.ts";
 import { KubeError } from "./kube_errors.ts";
-import type { EvictionOutcome, Kube, NodeInfo, NodePatch, PodInfo, PodRef } from "./kube.ts";
+import type {
+  EvictionOutcome,
+  Kube,
+  NodeEvent,
+  NodeInfo,
+  NodePatch,
+  PodInfo,
+  PodRef,
+} from "./kube.ts";
 import { nodePatchBody, toNodeInfo, toPodInfo } from "./kube_objects.ts";
-import { evictionBody, type NodeEvent, nodeEventBody, refusedEviction } from "./kube_requests.ts";
+import { evictionBody, nodeEventBody, refusedEviction } from "./kube_requests.ts";
 import { configErrorText, describeError, isApiException, kubeError } from "./kube_client_errors.ts";
 
 /** Options of {@linkcode createKube}. */

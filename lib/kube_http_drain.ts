@@ -7,10 +7,10 @@
  * @module
  */
 
-import type { EvictionOutcome, PodInfo, PodRef } from "./kube.ts";
+import type { EvictionOutcome, NodeEvent, PodInfo, PodRef } from "./kube.ts";
 import { KubeError } from "./kube_errors.ts";
 import { toPodInfo } from "./kube_objects.ts";
-import { evictionBody, type NodeEvent, nodeEventBody, refusedEviction } from "./kube_requests.ts";
+import { evictionBody, nodeEventBody, refusedEviction } from "./kube_requests.ts";
 import { call, type Connection } from "./kube_request.ts";
 
 /** Pods per page of the listing: a page stays a few hundred KiB even with large pods. */

@@ -6,14 +6,7 @@
  * @module
  */
 
-import type { EvictionOutcome, PodRef } from "./kube.ts";
-
-/** An event as the handler reports it on its Node. */
-export interface NodeEvent {
-  reason: string;
-  message: string;
-  type: "Normal" | "Warning";
-}
+import type { EvictionOutcome, NodeEvent, PodRef } from "./kube.ts";
 
 /**
  * A policy/v1 Eviction for the pod; `deleteOptions` only when a grace period is set, so the pod's

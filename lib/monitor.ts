@@ -140,7 +140,10 @@ export function createMonitor(imds: Imds, options: MonitorOptions): Monitor {
       const found = new Map<string, Notice>();
       for (const outcome of outcomes) {
         if (!outcome.ok) continue;
-        for (const n of outcome.notices) if (!found.has(noticeKey(n))) found.set(noticeKey(n), n);
+        for (const n of outcome.notices) {
+          const key = noticeKey(n);
+          if (!found.has(key)) found.set(key, n);
+        }
       }
       return [...found.values()];
     },
