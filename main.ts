@@ -15,7 +15,7 @@ import { createHandler } from "./lib/handler.ts";
 import { createImds } from "./lib/imds.ts";
 import { identityWithUrls } from "./lib/identity_urls.ts";
 import { createKube } from "./lib/kube_client.ts";
-import { connectKube, type KubeCore } from "./lib/kube_http.ts";
+import { connectKube } from "./lib/kube_http.ts";
 import type { Kube } from "./lib/kube.ts";
 import { runCheck, runTestNotification } from "./lib/commands.ts";
 import { createPreflight, PREFLIGHT_INTERVAL_MS } from "./lib/preflight.ts";
@@ -164,7 +164,6 @@ function buildAdapters(w: Wiring) {
       fallback: fullClient,
     })
   );
-  const kubeCore: () => Promise<KubeCore> = kube;
   const asg = config.detachAsg
     ? (region: string) =>
       createAsgDetacher({ region, endpoint: config.asgEndpoint, logger, metrics })
@@ -173,7 +172,7 @@ function buildAdapters(w: Wiring) {
     ? { name: config.podName, namespace: config.namespace }
     : undefined;
   const preflight = createPreflight({
-    kubeCore,
+    kubeCore: kube,
     imds: { get: (path, options) => imds.get(path, options), identity },
     logger,
     metrics,
@@ -185,7 +184,7 @@ function buildAdapters(w: Wiring) {
     awsEnv: awsCredentialEnv(env),
     kubeconfigPath: config.kubeconfigPath,
   });
-  return { imds, identity, notifier, kube, kubeCore, asg, ownPod, preflight };
+  return { imds, identity, notifier, kube, asg, ownPod, preflight };
 }
 
 type Adapters = ReturnType<typeof buildAdapters>;
@@ -253,7 +252,8 @@ function createWorkers({ config, logger, metrics, signal }: Wiring, a: Adapters)
   const scheduler = createScheduler();
   const handler = createHandler({
     scheduler,
-    kubeCore: a.kubeCore,
+    // One client serves both: the node's requests and the drain's.
+    kubeCore: a.kube,
     kube: a.kube,
     drainer: (k) => createDrainer(k, { logger, metrics }),
     asg: a.asg,
@@ -279,7 +279,7 @@ function createWorkers({ config, logger, metrics, signal }: Wiring, a: Adapters)
   // A node the handler cordoned comes back after a reboot, a spot stop/start or a finished
   // maintenance event: checked at start-up, every preflight interval and on each finished event.
   const nodeReturn = createNodeReturn({
-    kubeCore: a.kubeCore,
+    kubeCore: a.kube,
     nodeName: () => handler.nodeName(),
     identity: () => a.identity({ signal }),
     notifier: a.notifier,
