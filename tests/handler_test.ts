@@ -18,6 +18,7 @@ import type { Notifier } from "../lib/notify.ts";
 import type { AsgResult, DrainResult } from "../lib/report.ts";
 import { KubeError } from "../lib/kube_errors.ts";
 import { DEFAULT_ACTIONS } from "../lib/policy.ts";
+import { applyNodePatch } from "./fixtures/node_patch.ts";
 import type { Scheduler } from "../lib/maintenance.ts";
 
 const NOW = new Date("2026-11-25T10:00:00Z");
@@ -62,16 +63,7 @@ function fakeKube(
             : new Error("patch node n1: 500"),
         );
       }
-      if (patch.unschedulable !== undefined) node.unschedulable = patch.unschedulable;
-      if (patch.taints) node.taints = patch.taints as Taint[];
-      for (const [k, v] of Object.entries(patch.annotations ?? {})) {
-        if (v === null) delete node.annotations[k];
-        else node.annotations[k] = v;
-      }
-      for (const [k, v] of Object.entries(patch.labels ?? {})) {
-        if (v === null) delete node.labels[k];
-        else node.labels[k] = v;
-      }
+      applyNodePatch(node, patch);
       return Promise.resolve();
     },
     getPod(ref) {

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { applyNodePatch } from "./fixtures/node_patch.ts";
 import {
   annotationKey,
   type HandledState,
@@ -152,16 +153,7 @@ function fakeCore(info: NodeInfo, options: { failGet?: boolean } = {}) {
     },
     patchNode(_name, patch) {
       patches.push(patch);
-      if (patch.unschedulable !== undefined) info.unschedulable = patch.unschedulable;
-      if (patch.taints) info.taints = patch.taints;
-      for (const [k, v] of Object.entries(patch.labels ?? {})) {
-        if (v === null) delete info.labels[k];
-        else info.labels[k] = v;
-      }
-      for (const [k, v] of Object.entries(patch.annotations ?? {})) {
-        if (v === null) delete info.annotations[k];
-        else info.annotations[k] = v;
-      }
+      applyNodePatch(info, patch);
       return Promise.resolve();
     },
     getPod: () => Promise.resolve(null),
